@@ -1,0 +1,58 @@
+import type { RequestContext } from '../context.js'
+import type { ImageMeta } from '../model/image-meta.js'
+import type { Instance } from '../model/instance.js'
+import type { RequestSpec } from '../model/request-spec.js'
+import type { SelectionList } from '../model/selection.js'
+import { RpcClient } from '../transport/rpc-client.js'
+import type { Transport } from '../transport/transport.js'
+import type { RebootType } from '../virt/virt-driver.js'
+
+/** The compute services' RPC topic; each service listens as server = its host name. */
+export const COMPUTE_TOPIC = 'compute'
+
+/**
+ * Typed client of the compute services (Nova `ComputeAPI` in `compute/rpcapi.py`). Every method targets the
+ * instance's host (`topic.server`).
+ *
+ * Versions: 1.0 — `build_and_run_instance`, `terminate_instance`, `stop_instance`, `start_instance`,
+ * `reboot_instance`.
+ */
+export class ComputeRpcClient extends RpcClient {
+  constructor(transport: Transport, timeoutMs = 60_000) {
+    super(transport, { topic: COMPUTE_TOPIC }, timeoutMs)
+  }
+
+  /** Builds and starts the instance on `host`; `hostList` holds the claimed selection first, then alternates. */
+  buildAndRunInstance(
+    context: RequestContext,
+    host: string,
+    args: { readonly instance: Instance; readonly image: ImageMeta; readonly requestSpec: RequestSpec; readonly hostList: SelectionList; readonly adminPassword: string | null },
+  ): Promise<void> {
+    return this.cast('build_and_run_instance', { ...args }, context, host)
+  }
+
+  /** Destroys the guest, frees its allocations and marks the instance deleted. */
+  terminateInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.cast('terminate_instance', { instance }, context, hostOf(instance))
+  }
+
+  /** Powers the guest off; the instance ends `stopped`. */
+  stopInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.cast('stop_instance', { instance }, context, hostOf(instance))
+  }
+
+  /** Powers the guest on; the instance ends `active`. */
+  startInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.cast('start_instance', { instance }, context, hostOf(instance))
+  }
+
+  /** Reboots the guest (SOFT or HARD); the instance ends `active`. */
+  rebootInstance(context: RequestContext, instance: Instance, rebootType: RebootType): Promise<void> {
+    return this.cast('reboot_instance', { instance, rebootType }, context, hostOf(instance))
+  }
+}
+
+function hostOf(instance: Instance): string {
+  if (!instance.host) throw new Error(`instance ${instance.uuid} has no host`)
+  return instance.host
+}

@@ -1,0 +1,7 @@
+export { createDatabase } from './create-database.js'
+export type { DatabaseConfig, NovumDb } from './create-database.js'
+export { migrateToLatest, migrateDownToZero } from './migrate.js'
+export { migrations, migrationProvider } from './migrations/index.js'
+export { InstanceRepository, instanceFromRow } from './repositories/instance-repository.js'
+export type { InstanceRow, InstancePatch, NewInstance } from './repositories/instance-repository.js'
+export type * from './database.js'

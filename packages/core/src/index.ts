@@ -1,0 +1,38 @@
+/**
+ * `@novum/core`: OpenStack Nova's semantics as a TypeScript framework.
+ *
+ * Each subsystem's barrel is re-exported here by name; the `exports` map blocks deep imports.
+ * @packageDocumentation
+ */
+export { ComputeError, toComputeError, NoValidHostError } from './errors/index.js'
+export type { ComputeErrorCode, ComputeErrorOptions, SerializedComputeError, HostRejection, NoValidHostDetails } from './errors/index.js'
+export { VmState, TaskState, PowerState, POWER_STATE_NAMES, serverStatus, STATUS_TO_VM_STATES } from './model/index.js'
+export type { Flavor, ImageMeta, Instance, HostState, HostService, HostAggregate, SupportedInstance, RequestSpec, RequestServerGroup, AllocationRequest, Selection, SelectionList } from './model/index.js'
+export { CAPABILITY_TRAITS } from './virt/index.js'
+export type {
+  VirtDriver, VirtCapabilities, InstanceInfo, InventoryRecord, NodeResources, ProviderTreeUpdate, VolumeAttachment, VifInfo,
+  SpawnOptions, DestroyOptions, RebootType, PowerOffOptions, InstanceDiagnostics, SnapshotTarget, MigrateData, VirtEvent, VirtLifecycleTransition,
+} from './virt/index.js'
+export { ENVELOPE_VERSION } from './transport/index.js'
+export type { Transport, Target, CallOptions, CastOptions, RpcEndpoint, RpcListener, Notification, NotificationPriority, RequestEnvelope, ReplyEnvelope } from './transport/index.js'
+export { RpcClient } from './transport/rpc-client.js'
+export { newRequestId, createAdminContext } from './context.js'
+export type { RequestContext } from './context.js'
+export { token, provide, provideValue, resolveProviders } from './composition/provider.js'
+export type { Token, TokenType, Provider, Resolver } from './composition/provider.js'
+export { DATABASE, TRANSPORT, VIRT_DRIVER, CLOCK, LOGGER } from './tokens.js'
+export { systemClock, isoNow } from './util/clock.js'
+export type { Clock } from './util/clock.js'
+export { silentLogger } from './util/logger.js'
+export type { Logger, LogFn } from './util/logger.js'
+export { createDatabase, migrateToLatest, migrateDownToZero, migrations, migrationProvider, InstanceRepository, instanceFromRow } from './db/index.js'
+export type { DatabaseConfig, NovumDb, InstanceRow, InstancePatch, NewInstance, NovumDatabase } from './db/index.js'
+export type {
+  PlacementClient, ResourceProvider, Inventory, ConsumerAllocations, PutAllocationsRequest, RequestGroup,
+  AllocationCandidatesRequest, AllocationCandidates, ProviderSummaryResource, ProviderTreeReport,
+} from './placement/placement-client.js'
+export { SchedulerRpcClient, SCHEDULER_TOPIC } from './scheduler/scheduler-rpc.js'
+export type { SelectDestinationsResult } from './scheduler/scheduler-rpc.js'
+export { ConductorTaskRpcClient, CONDUCTOR_TOPIC } from './conductor/conductor-rpc.js'
+export type { BuildParameters } from './conductor/conductor-rpc.js'
+export { ComputeRpcClient, COMPUTE_TOPIC } from './compute/compute-rpc.js'

@@ -1,0 +1,7 @@
+export { VmState, TaskState, PowerState, POWER_STATE_NAMES, serverStatus, STATUS_TO_VM_STATES } from './states.js'
+export type { Flavor } from './flavor.js'
+export type { ImageMeta } from './image-meta.js'
+export type { Instance } from './instance.js'
+export type { HostState, HostService, HostAggregate, SupportedInstance } from './host-state.js'
+export type { RequestSpec, RequestServerGroup } from './request-spec.js'
+export type { AllocationRequest, Selection, SelectionList } from './selection.js'

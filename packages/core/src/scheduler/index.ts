@@ -1,0 +1,12 @@
+/**
+ * The scheduler's plugin API: the only module a plugin author imports.
+ * @packageDocumentation
+ */
+export { defineFilter, pass, reject } from './filter.js'
+export type { HostFilter, FilterResult, PluginContext } from './filter.js'
+export { defineWeigher } from './weigher.js'
+export type { HostWeigher } from './weigher.js'
+export type { HostState, HostService, HostAggregate, SupportedInstance } from '../model/host-state.js'
+export type { RequestSpec, RequestServerGroup } from '../model/request-spec.js'
+export type { Flavor } from '../model/flavor.js'
+export type { ImageMeta } from '../model/image-meta.js'

@@ -1,0 +1,19 @@
+export { CAPABILITY_TRAITS } from './virt-driver.js'
+export type {
+  VirtDriver,
+  VirtCapabilities,
+  InstanceInfo,
+  InventoryRecord,
+  NodeResources,
+  ProviderTreeUpdate,
+  VolumeAttachment,
+  VifInfo,
+  SpawnOptions,
+  DestroyOptions,
+  RebootType,
+  PowerOffOptions,
+  InstanceDiagnostics,
+  SnapshotTarget,
+  MigrateData,
+} from './virt-driver.js'
+export type { VirtEvent, VirtLifecycleTransition } from './virt-event.js'
