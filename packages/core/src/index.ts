@@ -21,6 +21,10 @@ export type { RequestContext } from './context.js'
 export { token, provide, provideValue, resolveProviders } from './composition/provider.js'
 export type { Token, TokenType, Provider, Resolver } from './composition/provider.js'
 export { DATABASE, TRANSPORT, VIRT_DRIVER, CLOCK, LOGGER } from './tokens.js'
+export {
+  COMPUTE_API, FLAVOR_SERVICE, KEYPAIR_SERVICE, HYPERVISOR_SERVICE, SERVICE_SERVICE, AVAILABILITY_ZONE_SERVICE, IDENTITY_SERVICE,
+  IMAGE_SERVICE, QUOTA_SERVICE, POLICY,
+} from './tokens.js'
 export { systemClock, isoNow } from './util/clock.js'
 export type { Clock } from './util/clock.js'
 export { silentLogger } from './util/logger.js'
@@ -36,3 +40,29 @@ export type { SelectDestinationsResult } from './scheduler/scheduler-rpc.js'
 export { ConductorTaskRpcClient, CONDUCTOR_TOPIC } from './conductor/conductor-rpc.js'
 export type { BuildParameters } from './conductor/conductor-rpc.js'
 export { ComputeRpcClient, COMPUTE_TOPIC } from './compute/compute-rpc.js'
+export {
+  ComputeApi, serverFromRow, sanitizeHostname, generatePassword, FlavorService, DEFAULT_FLAVORS, flavorFromRow, KeypairService, keypairFingerprint,
+  validateKeypairName, parseSshPublicKey, toOpenSshPublicKey, generateSshKeypair, HypervisorService, ComputeNodeService, ServiceService,
+  AvailabilityZoneService, isServiceUp, DEFAULT_SERVICE_DOWN_TIME_SEC,
+} from './api/index.js'
+export type {
+  CreateServerRequest, CreateServersResult, RequestedNetwork, InjectedFile, Server, InstanceFault, ServerListFilters, ServerUpdate,
+  InstanceAction, InstanceActionEvent, InstanceActionWithEvents, InstanceActionListOptions, ComputeApiConfig, MetadataUpdateOptions,
+  FlavorListFilters, FlavorCreateRequest, FlavorAccess, FlavorServiceConfig, DefaultFlavor, Keypair, CreatedKeypair, KeypairType,
+  KeypairCreateRequest, KeypairListOptions, KeypairServiceConfig, SshPublicKey, Hypervisor, HypervisorServiceRef, HypervisorServer,
+  HypervisorListOptions, HypervisorStatistics, HypervisorServiceConfig, ComputeService, ServiceListFilters, ServiceUpdate, ServiceServiceConfig,
+  AvailabilityZoneInfo, ZoneServiceState, AvailabilityZoneServiceConfig, ServiceHeartbeat, ZoneConfig,
+} from './api/index.js'
+export { IdentityService, DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, DEFAULT_ROLES, UNAUTHORIZED_MESSAGE } from './identity/index.js'
+export type {
+  IdentityUser, IdentityProject, IdentityRole, ProjectScope, AuthenticateRequest, AuthenticateResult, ValidatedToken, IdentityServiceConfig,
+  BootstrapOptions,
+} from './identity/index.js'
+export { ImageService, imageFromRow, DEFAULT_IMAGE_ID, DEFAULT_IMAGE_NAME } from './image/index.js'
+export type { Image, ImageVisibility, ImageStatus, ImageCreateRequest, ImageUpdate, ImageListFilters } from './image/index.js'
+export { QuotaService, QUOTA_RESOURCES, DEFAULT_QUOTAS, LEGACY_NETWORK_QUOTAS } from './quota/index.js'
+export type {
+  QuotaResource, QuotaSet, QuotaDetail, QuotaDetailItem, AbsoluteLimits, QuotaScope, QuotaEvaluation, QuotaServiceConfig, QuotaUpdateOptions,
+} from './quota/index.js'
+export { Policy, DEFAULT_POLICY_RULES } from './policy/index.js'
+export type { PolicyCheck, PolicyTarget, PolicyConfig } from './policy/index.js'

@@ -4,6 +4,16 @@ import type { Transport } from './transport/transport.js'
 import type { VirtDriver } from './virt/virt-driver.js'
 import type { Clock } from './util/clock.js'
 import type { Logger } from './util/logger.js'
+import type { ComputeApi } from './api/compute-api.js'
+import type { FlavorService } from './api/flavor-service.js'
+import type { KeypairService } from './api/keypair-service.js'
+import type { HypervisorService } from './api/hypervisor-service.js'
+import type { ServiceService } from './api/service-service.js'
+import type { AvailabilityZoneService } from './api/availability-zone-service.js'
+import type { IdentityService } from './identity/identity-service.js'
+import type { ImageService } from './image/image-service.js'
+import type { QuotaService } from './quota/quota-service.js'
+import type { Policy } from './policy/policy.js'
 
 /*
  * Every DI token, in one file. Services add theirs here as they are written.
@@ -19,3 +29,25 @@ export const VIRT_DRIVER = token<VirtDriver>('VirtDriver')
 export const CLOCK = token<Clock>('Clock')
 /** The structured logger (pino-compatible). */
 export const LOGGER = token<Logger>('Logger')
+
+// --- api, identity, image, quota, policy ---
+/** The Compute API business layer. */
+export const COMPUTE_API = token<ComputeApi>('ComputeApi')
+/** Flavors, extra specs and flavor access. */
+export const FLAVOR_SERVICE = token<FlavorService>('FlavorService')
+/** Keypairs. */
+export const KEYPAIR_SERVICE = token<KeypairService>('KeypairService')
+/** Hypervisors (compute nodes) for the admin API. */
+export const HYPERVISOR_SERVICE = token<HypervisorService>('HypervisorService')
+/** Services (`os-services`). */
+export const SERVICE_SERVICE = token<ServiceService>('ServiceService')
+/** Availability zones. */
+export const AVAILABILITY_ZONE_SERVICE = token<AvailabilityZoneService>('AvailabilityZoneService')
+/** The embedded Keystone. */
+export const IDENTITY_SERVICE = token<IdentityService>('IdentityService')
+/** The embedded Glance. */
+export const IMAGE_SERVICE = token<ImageService>('ImageService')
+/** Quotas and limits. */
+export const QUOTA_SERVICE = token<QuotaService>('QuotaService')
+/** Policy enforcement. */
+export const POLICY = token<Policy>('Policy')

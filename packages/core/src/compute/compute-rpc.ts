@@ -3,6 +3,7 @@ import type { ImageMeta } from '../model/image-meta.js'
 import type { Instance } from '../model/instance.js'
 import type { RequestSpec } from '../model/request-spec.js'
 import type { SelectionList } from '../model/selection.js'
+import type { BuildRetry } from '../conductor/conductor-rpc.js'
 import { RpcClient } from '../transport/rpc-client.js'
 import type { Transport } from '../transport/transport.js'
 import type { RebootType } from '../virt/virt-driver.js'
@@ -10,12 +11,24 @@ import type { RebootType } from '../virt/virt-driver.js'
 /** The compute services' RPC topic; each service listens as server = its host name. */
 export const COMPUTE_TOPIC = 'compute'
 
+/** The arguments of `build_and_run_instance`. */
+export interface BuildAndRunInstanceArgs {
+  readonly instance: Instance
+  readonly image: ImageMeta
+  readonly requestSpec: RequestSpec
+  /** The claimed selection first, then the unclaimed alternates. */
+  readonly hostList: SelectionList
+  readonly adminPassword: string | null
+  /** Attempts so far; absent on the first attempt. */
+  readonly retry?: BuildRetry
+}
+
 /**
  * Typed client of the compute services (Nova `ComputeAPI` in `compute/rpcapi.py`). Every method targets the
  * instance's host (`topic.server`).
  *
  * Versions: 1.0 — `build_and_run_instance`, `terminate_instance`, `stop_instance`, `start_instance`,
- * `reboot_instance`.
+ * `reboot_instance`. 1.1 — `build_and_run_instance` takes an optional `retry`.
  */
 export class ComputeRpcClient extends RpcClient {
   constructor(transport: Transport, timeoutMs = 60_000) {
@@ -23,11 +36,7 @@ export class ComputeRpcClient extends RpcClient {
   }
 
   /** Builds and starts the instance on `host`; `hostList` holds the claimed selection first, then alternates. */
-  buildAndRunInstance(
-    context: RequestContext,
-    host: string,
-    args: { readonly instance: Instance; readonly image: ImageMeta; readonly requestSpec: RequestSpec; readonly hostList: SelectionList; readonly adminPassword: string | null },
-  ): Promise<void> {
+  buildAndRunInstance(context: RequestContext, host: string, args: BuildAndRunInstanceArgs): Promise<void> {
     return this.cast('build_and_run_instance', { ...args }, context, host)
   }
 

@@ -32,45 +32,53 @@ export type DatabaseConfig =
     }
 
 /**
- * Opens the database. The drivers (`better-sqlite3`, `pg`, `mysql2`) are optional peers, loaded only for the
- * kind asked for. SQLite runs in WAL mode with a busy timeout, so several processes can share one file.
+ * Opens the database handle. Synchronous, so it fits a DI factory: the driver (`better-sqlite3`, `pg`, `mysql2`,
+ * all optional peers) is loaded and connected on the first query. SQLite runs in WAL mode with a busy timeout,
+ * so several processes can share one file.
  *
  * @example
  * ```ts
- * const db = await createDatabase({ kind: 'sqlite', filename: '.novum/novum.sqlite' })
+ * const db = createDatabase({ kind: 'sqlite', filename: '.novum/novum.sqlite' })
  * await migrateToLatest(db)
  * ```
  */
-export async function createDatabase(config: DatabaseConfig): Promise<NovumDb> {
-  return new Kysely<NovumDatabase>({ dialect: await createDialect(config) })
+export function createDatabase(config: DatabaseConfig): NovumDb {
+  return new Kysely<NovumDatabase>({ dialect: createDialect(config) })
 }
 
-async function createDialect(config: DatabaseConfig): Promise<Dialect> {
+function createDialect(config: DatabaseConfig): Dialect {
   switch (config.kind) {
     case 'dialect':
       return config.dialect
-    case 'sqlite': {
-      const { default: SqliteDatabase } = await import('better-sqlite3')
-      const database = new SqliteDatabase(config.filename)
-      database.pragma('journal_mode = WAL')
-      database.pragma('synchronous = NORMAL')
-      database.pragma('busy_timeout = 5000')
-      database.pragma('foreign_keys = ON')
-      return new SqliteDialect({ database })
-    }
-    case 'postgres': {
-      const pg = await import('pg')
-      const types = pg.default.types
-      // NOTE: bigint (int8) columns hold counts and sizes well inside 2^53; read them as numbers, not strings.
-      types.setTypeParser(20, (v: string) => Number.parseInt(v, 10))
-      types.setTypeParser(1700, (v: string) => Number.parseFloat(v))
-      return new PostgresDialect({ pool: new pg.default.Pool({ connectionString: config.url, max: config.poolSize ?? 10 }) })
-    }
-    case 'mysql': {
-      const mysql = await import('mysql2')
-      return new MysqlDialect({
-        pool: mysql.createPool({ uri: config.url, connectionLimit: config.poolSize ?? 10, supportBigNumbers: true, bigNumberStrings: false, decimalNumbers: true }),
+    case 'sqlite':
+      return new SqliteDialect({
+        database: async () => {
+          const { default: SqliteDatabase } = await import('better-sqlite3')
+          const database = new SqliteDatabase(config.filename)
+          database.pragma('journal_mode = WAL')
+          database.pragma('synchronous = NORMAL')
+          database.pragma('busy_timeout = 5000')
+          database.pragma('foreign_keys = ON')
+          return database
+        },
       })
-    }
+    case 'postgres':
+      return new PostgresDialect({
+        pool: async () => {
+          const pg = await import('pg')
+          const types = pg.default.types
+          // NOTE: bigint (int8) columns hold counts and sizes well inside 2^53; read them as numbers, not strings.
+          types.setTypeParser(20, (v: string) => Number.parseInt(v, 10))
+          types.setTypeParser(1700, (v: string) => Number.parseFloat(v))
+          return new pg.default.Pool({ connectionString: config.url, max: config.poolSize ?? 10 })
+        },
+      })
+    case 'mysql':
+      return new MysqlDialect({
+        pool: async () => {
+          const mysql = await import('mysql2')
+          return mysql.createPool({ uri: config.url, connectionLimit: config.poolSize ?? 10, supportBigNumbers: true, bigNumberStrings: false, decimalNumbers: true })
+        },
+      })
   }
 }

@@ -9,7 +9,7 @@ export interface ResourceProvider {
   readonly rootProviderUuid: string
 }
 
-/** One resource class's inventory on a provider. */
+/** One resource class's inventory on a provider. Capacity is `floor((total − reserved) × allocationRatio)`. */
 export interface Inventory {
   readonly total: number
   readonly reserved: number
@@ -17,6 +17,21 @@ export interface Inventory {
   readonly maxUnit: number
   readonly stepSize: number
   readonly allocationRatio: number
+}
+
+/** An inventory as a writer gives it: only `total` is required; the rest take Placement's defaults. */
+export interface InventoryInput {
+  readonly total: number
+  /** @default 0 */
+  readonly reserved?: number
+  /** @default 1 */
+  readonly minUnit?: number
+  /** @default 2147483647 */
+  readonly maxUnit?: number
+  /** @default 1 */
+  readonly stepSize?: number
+  /** @default 1.0 */
+  readonly allocationRatio?: number
 }
 
 /** A consumer's allocations, per provider, with the consumer's generation. */
@@ -69,9 +84,16 @@ export interface ProviderSummaryResource {
   readonly used: number
 }
 
+/** One allocation request of a candidates answer, with which providers serve which request group (1.34 `mappings`). */
+export interface CandidateAllocationRequest extends AllocationRequest {
+  /** Request-group suffix (`''` for the unsuffixed group) → uuids of the providers that satisfy it. */
+  readonly mappings: Readonly<Record<string, readonly string[]>>
+}
+
 /** What `GET /allocation_candidates` returns. */
 export interface AllocationCandidates {
-  readonly allocationRequests: readonly AllocationRequest[]
+  /** In database order of the root providers (Placement's `randomize_allocation_candidates=False`). */
+  readonly allocationRequests: readonly CandidateAllocationRequest[]
   readonly providerSummaries: Readonly<
     Record<
       string,
@@ -85,21 +107,48 @@ export interface AllocationCandidates {
   >
 }
 
-/** The provider tree a compute node reports: inventories and traits of its root provider. */
+/**
+ * The provider tree a compute node reports: inventories and traits of its root provider, and optionally of child
+ * providers (NUMA cells, GPUs, …), which are created under the root.
+ */
 export interface ProviderTreeReport {
   readonly uuid: string
   readonly name: string
-  readonly inventories: Readonly<Record<string, Inventory>>
+  readonly inventories: Readonly<Record<string, InventoryInput>>
   readonly traits: readonly string[]
+  /** The aggregate uuids of the provider; left as they are when absent. */
+  readonly aggregates?: readonly string[]
+  /** Child providers, synced after their parent. */
+  readonly children?: readonly ProviderTreeReport[]
+}
+
+/** Why one root provider (a compute node) produced no allocation candidate. */
+export interface ProviderRejection {
+  /** The root provider's uuid (the compute node uuid). */
+  readonly providerUuid: string
+  readonly providerName: string
+  /** The first requirement the tree failed, in this order: root traits, aggregates, inventory, capacity, unit sizes, traits, combination. */
+  readonly kind: 'root_trait' | 'forbidden_root_trait' | 'aggregate' | 'no_inventory' | 'capacity' | 'unit' | 'trait' | 'forbidden_trait' | 'combination'
+  readonly resourceClass?: string
+  readonly trait?: string
+  /** A short phrase that reads after "had", the same for every provider failing the same way, e.g. `too little MEMORY_MB`. */
+  readonly summary: string
+  /** The specifics, e.g. `wants 4096 MEMORY_MB, free 2048 (capacity 8192, used 6144)`. */
+  readonly message: string
 }
 
 /**
  * What the scheduler and conductor need of Placement. Implemented in process over the database by
  * `PlacementService`; an HTTP client can implement it too.
  *
- * Errors: `ComputeError('CONFLICT', …, { details: { code: 'placement.concurrent_update' } })` on a stale provider
- * or consumer generation; `CONFLICT` with details code `placement.inventory.inuse` when inventory would drop
- * below usage; `NOT_FOUND` for an unknown provider; `INVALID` for a request that breaks min/max/step or capacity.
+ * Errors (the `details.code` is Placement's error code):
+ * - `CONFLICT` + `placement.concurrent_update` on a stale provider or consumer generation
+ *   (`details.conflict` is `'provider'` or `'consumer'`);
+ * - `CONFLICT` + `placement.inventory.inuse` when inventory would drop below usage or a used class is removed;
+ * - `CONFLICT` + `placement.undefined_code` when an allocation does not fit (capacity, min/max/step, or no
+ *   inventory of the class; Placement's 409 "Unable to allocate inventory");
+ * - `NOT_FOUND` for an unknown provider; `INVALID` for a malformed request (bad names, amounts, unknown provider
+ *   in an allocation).
  */
 export interface PlacementClient {
   getProvider(uuid: string): Promise<ResourceProvider | null>
@@ -109,6 +158,11 @@ export interface PlacementClient {
    */
   syncProviderTree(report: ProviderTreeReport): Promise<ResourceProvider>
   getAllocationCandidates(request: AllocationCandidatesRequest): Promise<AllocationCandidates>
+  /**
+   * Optional: for every root provider that yields no candidate for `request` (limit ignored), the first
+   * requirement it fails. The scheduler uses it to say why hosts were missing from Placement's answer.
+   */
+  explainAllocationCandidates?(request: AllocationCandidatesRequest): Promise<readonly ProviderRejection[]>
   getAllocations(consumerUuid: string): Promise<ConsumerAllocations>
   /** Replaces the consumer's allocations atomically (a claim); capacity and generations are checked. */
   putAllocations(consumerUuid: string, request: PutAllocationsRequest): Promise<void>

@@ -1,0 +1,12 @@
+export { Notifier } from './notifier.js'
+export type { NotifierConfig } from './notifier.js'
+export {
+  PAYLOAD_VERSIONS,
+  versionedPayload,
+  faultFromError,
+  exceptionPayload,
+  flavorPayload,
+  instanceActionPayload,
+  computeTaskPayload,
+} from './payloads.js'
+export type { VersionedPayload, FaultInfo, InstancePayloadOptions } from './payloads.js'

@@ -1,0 +1,62 @@
+/**
+ * The contract between `pnpm bench` (scripts/bench.ts) and a benchmark module.
+ *
+ * A benchmark module is a file `bench/<name>.ts` in a package or an example (`packages/<pkg>/bench/`,
+ * `examples/<example>/bench/`). Its default export is a {@link Benchmark}; the runner finds it, runs it on its own,
+ * and prints what it returns as rows of one table. The module measures with its own clock
+ * (`performance.now()`); the runner only collects the figures.
+ *
+ * @example
+ * ```ts
+ * // examples/reference-server/bench/boot.ts
+ * import { defineBenchmark } from '../../../scripts/bench-api.js'
+ *
+ * export default defineBenchmark({
+ *   description: 'boots against the reference server',
+ *   async run({ log }) {
+ *     log('10 single boots')
+ *     return [{ figure: 'single create→ACTIVE, median', value: 12.5, unit: 'ms', target: '≤ 20 ms', met: true }]
+ *   },
+ * })
+ * ```
+ */
+
+/** One measured figure: one row of the results table. */
+export interface BenchFigure {
+  /** What was measured, worded as in docs/benchmarks.md, e.g. `single create→ACTIVE, median`. */
+  readonly figure: string
+  readonly value: number
+  /** e.g. `ms`, `s`, `boots/s`, `MB`. */
+  readonly unit: string
+  /** The target as text, e.g. `≤ 20 ms`. */
+  readonly target?: string
+  /** Whether `value` meets `target`; leave it out when there is no target. Benchmarks report, they never fail on it. */
+  readonly met?: boolean
+  /** Anything a reader needs to interpret the value (sample size, spread). */
+  readonly note?: string
+}
+
+/** What the runner gives a benchmark. */
+export interface BenchContext {
+  /** The workspace root (absolute). */
+  readonly rootDir: string
+  /** Prints a progress line to stderr, prefixed with the benchmark's name; the table goes to stdout. */
+  readonly log: (message: string) => void
+}
+
+/** A benchmark module's default export. */
+export interface Benchmark {
+  /** One line: what it measures. */
+  readonly description: string
+  /**
+   * Runs the measurements and returns the figures. It owns everything it starts (servers, data directories) and
+   * must stop and remove it before it resolves, also when it throws. A throw marks the benchmark failed; the
+   * runner goes on with the next one and exits non-zero at the end.
+   */
+  run(context: BenchContext): Promise<readonly BenchFigure[]>
+}
+
+/** Declares a benchmark with its type checked; returns it unchanged. */
+export function defineBenchmark(benchmark: Benchmark): Benchmark {
+  return benchmark
+}
