@@ -66,3 +66,14 @@ export type {
 } from './quota/index.js'
 export { Policy, DEFAULT_POLICY_RULES } from './policy/index.js'
 export type { PolicyCheck, PolicyTarget, PolicyConfig } from './policy/index.js'
+export { InMemoryTransport, InMemoryBroker } from './transport/in-memory-transport.js'
+export type { InMemoryTransportConfig } from './transport/in-memory-transport.js'
+export { ConductorManager, conductorEndpoint, ConductorComputeRpcClient, COMPUTE_STATUS_DISABLED, FAULT_MESSAGE_MAX, faultCode } from './conductor/index.js'
+export type {
+  ConductorManagerConfig, ConductorManagerOptions, BuildFailure, BuildRetry, BuildInstancesArgs, ServiceRecord, ServiceReport, ComputeNodeReport,
+  ComputeNodeRecord, InstanceFaultInput, ActionStartInput, ActionEventStartInput, ActionEventFinishInput, InstanceUpdateOptions,
+} from './conductor/index.js'
+export { ComputeManager, computeEndpoint, computeNodeUsage } from './compute/index.js'
+export type { ComputeManagerConfig, ComputeManagerOptions, BuildAndRunInstanceArgs, NodeUsage } from './compute/index.js'
+export { Notifier, PAYLOAD_VERSIONS, versionedPayload, faultFromError, exceptionPayload, flavorPayload, instanceActionPayload, computeTaskPayload } from './notifications/index.js'
+export type { NotifierConfig, VersionedPayload, FaultInfo, InstancePayloadOptions } from './notifications/index.js'

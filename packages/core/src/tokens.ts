@@ -14,6 +14,11 @@ import type { IdentityService } from './identity/identity-service.js'
 import type { ImageService } from './image/image-service.js'
 import type { QuotaService } from './quota/quota-service.js'
 import type { Policy } from './policy/policy.js'
+import type { PlacementService } from './placement/placement-service.js'
+import type { SchedulerManager } from './scheduler/scheduler-manager.js'
+import type { ConductorManager } from './conductor/conductor-manager.js'
+import type { ComputeManager } from './compute/compute-manager.js'
+import type { DeploymentConfig } from './composition/create-deployment.js'
 
 /*
  * Every DI token, in one file. Services add theirs here as they are written.
@@ -51,3 +56,15 @@ export const IMAGE_SERVICE = token<ImageService>('ImageService')
 export const QUOTA_SERVICE = token<QuotaService>('QuotaService')
 /** Policy enforcement. */
 export const POLICY = token<Policy>('Policy')
+
+// --- services and wiring ---
+/** The configuration a deployment was created from. */
+export const DEPLOYMENT_CONFIG = token<DeploymentConfig>('DeploymentConfig')
+/** Placement, over the database. */
+export const PLACEMENT = token<PlacementService>('Placement')
+/** The scheduler service. */
+export const SCHEDULER_MANAGER = token<SchedulerManager>('SchedulerManager')
+/** The conductor service. */
+export const CONDUCTOR_MANAGER = token<ConductorManager>('ConductorManager')
+/** The compute services of this process, one per configured host. */
+export const COMPUTE_MANAGERS = token<readonly ComputeManager[]>('ComputeManagers')

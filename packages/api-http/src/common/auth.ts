@@ -22,8 +22,11 @@ export const AUTH_REQUIRED_MESSAGE = 'The request you have made requires authent
 export interface AuthHookOptions {
   readonly validator: TokenValidator
   readonly cache: TokenCache
-  /** The public identity URL for `WWW-Authenticate: Keystone uri="…"` (keystonemiddleware `www_authenticate_uri`). */
-  readonly identityUri: string
+  /**
+   * The public identity URL for `WWW-Authenticate: Keystone uri="…"` (keystonemiddleware `www_authenticate_uri`),
+   * or a function deriving it from the request.
+   */
+  readonly identityUri: string | ((request: FastifyRequest) => string)
 }
 
 /**
@@ -32,12 +35,13 @@ export interface AuthHookOptions {
  * notifications carry the id the client sees. Missing or invalid tokens are a 401 with `WWW-Authenticate`.
  */
 export function createAuthHook(options: AuthHookOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const challenge = { 'WWW-Authenticate': `Keystone uri="${options.identityUri}"` }
-  const unauthorized = (): HttpError => new HttpError(401, AUTH_REQUIRED_MESSAGE, challenge)
+  const uri = options.identityUri
+  const unauthorized = (request: FastifyRequest): HttpError =>
+    new HttpError(401, AUTH_REQUIRED_MESSAGE, { 'WWW-Authenticate': `Keystone uri="${typeof uri === 'string' ? uri : uri(request)}"` })
   return async (request) => {
     const header = request.headers['x-auth-token']
     const token = Array.isArray(header) ? header[0] : header
-    if (!token) throw unauthorized()
+    if (!token) throw unauthorized(request)
     let context = options.cache.get(token)
     if (context === undefined) {
       try {
@@ -45,7 +49,7 @@ export function createAuthHook(options: AuthHookOptions): (request: FastifyReque
         context = validated.context
         options.cache.set(token, context, validated.expiresAt)
       } catch (err) {
-        if (ComputeError.is(err, 'UNAUTHORIZED') || ComputeError.is(err, 'NOT_FOUND') || ComputeError.is(err, 'FORBIDDEN')) throw unauthorized()
+        if (ComputeError.is(err, 'UNAUTHORIZED') || ComputeError.is(err, 'NOT_FOUND') || ComputeError.is(err, 'FORBIDDEN')) throw unauthorized(request)
         throw err
       }
     }

@@ -57,8 +57,10 @@ function numberFromString(value: unknown): number | undefined {
 /** Creates the ajv instance used by every surface: Nova's formats, no coercion, no defaults, no stripping. */
 export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: false, strict: false, verbose: true, coerceTypes: false, useDefaults: false, removeAdditional: false })
-  addFormats(ajv, ['ipv4', 'ipv6', 'uri', 'date-time', 'date', 'email', 'hostname'])
+  addFormats(ajv, ['ipv4', 'ipv6', 'uri', 'date', 'email', 'hostname'])
   ajv.addFormat('uuid', UUID_RE)
+  // Nova parses timestamps with iso8601.parse_date: the zone and the seconds are optional.
+  ajv.addFormat('date-time', /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?(?:Z|[+-]\d\d(?::?\d\d)?)?$/i)
   ajv.addFormat('name', { type: 'string', validate: isName })
   ajv.addFormat('az_name', { type: 'string', validate: (v: string) => isName(v) && !v.includes(':') })
   ajv.addFormat('name_with_leading_trailing_spaces', { type: 'string', validate: hasNonSpace })

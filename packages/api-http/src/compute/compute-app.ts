@@ -80,8 +80,8 @@ export interface ComputeAppOptions extends LoggingOptions {
   readonly tokens: TokenValidator
   /** Shared with the identity app so a revoked token is forgotten at once. @default a new TokenCache */
   readonly tokenCache?: TokenCache
-  /** The public identity URL for `WWW-Authenticate`. */
-  readonly identityUri: string
+  /** The public identity URL for `WWW-Authenticate`, or a function deriving it from the request. */
+  readonly identityUri: string | ((request: FastifyRequest) => string)
   /** Nova `[api] compute_link_prefix`; links use the request's Host otherwise. */
   readonly publicUrl?: string
   /** Nova `[api] max_limit`. @default 1000 */

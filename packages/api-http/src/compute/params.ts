@@ -82,6 +82,16 @@ export function queryValidator(
   }
 }
 
+/** Compiles one query schema per microversion range; returns the normalised query (arrays of strings). */
+export function versionedQuery(schemas: SchemaCompiler, entries: readonly VersionedEntry<JsonSchema>[]): (version: Microversion, query: unknown) => Record<string, string[]> {
+  const compiled = new Versioned<Validator>(entries.map((e) => ({ ...e, value: schemas.query(e.value) })))
+  return (version, query) => {
+    const q = normalizeQuery(query)
+    compiled.at(version)?.(q)
+    return q
+  }
+}
+
 /** Nova `parameter_types.multi_params`: a query parameter's array of values. */
 export function multi(schema: JsonSchema): JsonSchema {
   return { type: 'array', items: schema }

@@ -69,8 +69,8 @@ export interface ImageAppOptions extends LoggingOptions {
   readonly tokens: TokenValidator
   /** Shared with the other apps so a revoked token is forgotten at once. */
   readonly tokenCache?: TokenCache
-  /** The public identity URL for `WWW-Authenticate`. */
-  readonly identityUri: string
+  /** The public identity URL for `WWW-Authenticate`, or a function deriving it from the request. */
+  readonly identityUri: string | ((request: FastifyRequest) => string)
   /** Glance `public_endpoint`; links use the request's Host otherwise. */
   readonly publicUrl?: string
 }

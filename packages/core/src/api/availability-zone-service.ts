@@ -2,6 +2,7 @@ import type { RequestContext } from '../context.js'
 import type { NovumDb } from '../db/create-database.js'
 import { Policy } from '../policy/policy.js'
 import { systemClock, type Clock } from '../util/clock.js'
+import { silentLogger, type Logger } from '../util/logger.js'
 import { aggregateZonesByHost, DEFAULT_SERVICE_DOWN_TIME_SEC, isServiceUp, zoneOfService, type ZoneConfig } from './service-liveness.js'
 
 /** One service of a host in the detailed AZ listing. */
@@ -41,6 +42,7 @@ export class AvailabilityZoneService {
     private readonly db: NovumDb,
     private readonly policy: Policy = new Policy(),
     private readonly clock: Clock = systemClock,
+    private readonly logger: Logger = silentLogger,
     private readonly config: AvailabilityZoneServiceConfig = {},
   ) {
     this.downTimeSec = config.serviceDownTimeSec ?? DEFAULT_SERVICE_DOWN_TIME_SEC

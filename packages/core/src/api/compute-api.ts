@@ -1,4 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto'
+import { isIPv4, isIPv6 } from 'node:net'
 import type { Selectable } from 'kysely'
 import type { ComputeRpcClient } from '../compute/compute-rpc.js'
 import type { ConductorTaskRpcClient } from '../conductor/conductor-rpc.js'
@@ -213,7 +214,6 @@ export interface ComputeApiConfig {
   readonly internalAvailabilityZone?: string
 }
 
-export type { RebootType }
 
 /** Fields that change a server's metadata (`POST`/`PUT /servers/{id}/metadata`). */
 export interface MetadataUpdateOptions {
@@ -345,9 +345,14 @@ export class ComputeApi {
       if (!Number.isInteger(v) || v < 1) throw new ComputeError('INVALID', `Invalid input for field/attribute ${field}. Value: ${String(v)}. must be an integer of at least 1`)
     }
     if (minCount > maxCount) throw new ComputeError('INVALID', 'min_count must be <= max_count')
+    if (req.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(req.hostname)) {
+      throw new ComputeError('INVALID', `Invalid input for field/attribute hostname. Value: ${req.hostname}. must be 1 to 63 letters, digits or '-', not starting or ending with '-'`)
+    }
     if (req.hostname !== undefined && maxCount > 1) {
       throw new ComputeError('INVALID', 'Unable to launch multiple instances with a single configured hostname.')
     }
+
+    validateAccessIps(req.accessIpV4, req.accessIpV6)
 
     const flavor = await this.flavors.getForBuild(ctx, req.flavorRef)
     const image = await this.imageForBuild(ctx, req.imageRef, flavor)
@@ -370,7 +375,7 @@ export class ComputeApi {
     if (Array.isArray(networks) && networks.length) this.policy.authorize(ctx, 'os_compute_api:servers:create:attach_network', { projectId })
     const userData = validateUserData(req.userData ?? null)
 
-    const group = await this.serverGroupFor(ctx, req.schedulerHints, maxCount)
+    const group = await this.serverGroupFor(ctx, req.schedulerHints)
 
     const count = await this.quotas.checkInstances(ctx, flavor, minCount, maxCount)
     if (group) await this.checkGroupMembers(ctx, group, count)
@@ -548,12 +553,18 @@ export class ComputeApi {
     if (update.description !== undefined && update.description !== null && update.description.length > 255) {
       throw new ComputeError('INVALID', 'Invalid input for field/attribute description. Value: too long. must be at most 255 characters')
     }
+    validateAccessIps(update.accessIpV4, update.accessIpV6)
     const set: Partial<Record<keyof InstancesTable, unknown>> = {}
     if (update.name !== undefined) set.display_name = update.name
     if (update.description !== undefined) set.description = update.description
     if (update.accessIpV4 !== undefined) set.access_ip_v4 = update.accessIpV4
     if (update.accessIpV6 !== undefined) set.access_ip_v6 = update.accessIpV6
-    if (update.hostname !== undefined) set.hostname = update.hostname
+    if (update.hostname !== undefined) {
+      if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(update.hostname)) {
+        throw new ComputeError('INVALID', `Invalid input for field/attribute hostname. Value: ${update.hostname}. must be 1 to 63 letters, digits or '-', not starting or ending with '-'`)
+      }
+      set.hostname = update.hostname
+    }
     await this.db
       .updateTable('instances')
       .set({ ...(set as Record<string, never>), updated_at: isoNow(this.clock) })
@@ -838,7 +849,6 @@ export class ComputeApi {
   private async serverGroupFor(
     ctx: RequestContext,
     hints: CreateServerRequest['schedulerHints'],
-    _maxCount: number,
   ): Promise<(RequestServerGroup & { readonly id: number }) | null> {
     const raw = hints?.group
     if (raw === undefined) return null
@@ -1038,6 +1048,11 @@ function eventFromRow(e: EventRow, showTraceback: boolean, showDetails: boolean)
   }
 }
 
+function validateAccessIps(v4: string | null | undefined, v6: string | null | undefined): void {
+  if (v4 !== undefined && v4 !== null && !isIPv4(v4)) throw new ComputeError('INVALID', `Invalid input for field/attribute accessIPv4. Value: ${v4}. '${v4}' is not a 'ipv4'`)
+  if (v6 !== undefined && v6 !== null && !isIPv6(v6)) throw new ComputeError('INVALID', `Invalid input for field/attribute accessIPv6. Value: ${v6}. '${v6}' is not a 'ipv6'`)
+}
+
 function validateServerName(name: unknown): void {
   if (typeof name !== 'string' || name.length < 1 || name.length > 255 || name.trim().length === 0) {
     throw new ComputeError('INVALID', 'Invalid input for field/attribute name. Value: must be a non-blank string of 1 to 255 characters')
@@ -1090,7 +1105,7 @@ function normaliseTimestamp(value: string, field: string): string {
 /** Nova `utils.sanitize_hostname`. */
 export function sanitizeHostname(name: string, defaultName?: string): string {
   let h = [...name].filter((c) => c.charCodeAt(0) < 256).join('').slice(0, 63)
-  h = h.replace(/[ _.]/g, '-').replace(/[^\w.-]+/g, '').toLowerCase()
+  h = h.replace(/[ _.]/g, '-').replace(/[^\p{L}\p{N}_.-]+/gu, '').toLowerCase()
   h = h.replace(/^[.-]+|[.-]+$/g, '')
   if (h === '' && defaultName !== undefined) return defaultName.slice(0, 63)
   return h

@@ -2,7 +2,7 @@ import type { RequestContext } from '../context.js'
 import { ComputeRpcClient } from '../compute/compute-rpc.js'
 import type { NovumDb } from '../db/create-database.js'
 import { InstanceRepository, type InstancePatch } from '../db/repositories/instance-repository.js'
-import { ComputeError, toComputeError, type ComputeErrorCode } from '../errors/compute-error.js'
+import { ComputeError, toComputeError } from '../errors/compute-error.js'
 import type { Instance } from '../model/instance.js'
 import type { RequestSpec } from '../model/request-spec.js'
 import type { Selection, SelectionList } from '../model/selection.js'
@@ -27,6 +27,7 @@ import type {
 } from './conductor-compute-rpc.js'
 import { CONDUCTOR_TOPIC, type BuildFailure, type BuildInstancesArgs, type BuildParameters, type BuildRetry } from './conductor-rpc.js'
 import { conductorEndpoint } from './conductor-endpoint.js'
+import { faultCode } from './fault-code.js'
 import { HostRecords } from './host-records.js'
 import { InstanceActionLog } from './instance-action-log.js'
 
@@ -404,27 +405,6 @@ export class ConductorManager {
 
   private async deleteBuildRequest(uuid: string): Promise<void> {
     await this.db.deleteFrom('build_requests').where('instance_uuid', '=', uuid).execute()
-  }
-}
-
-/** Nova's fault code of an error: the HTTP-like code its exception class carries (500 for NoValidHost). */
-export function faultCode(code: ComputeErrorCode): number {
-  switch (code) {
-    case 'NOT_FOUND':
-      return 404
-    case 'CONFLICT':
-      return 409
-    case 'INVALID':
-      return 400
-    case 'QUOTA':
-    case 'FORBIDDEN':
-      return 403
-    case 'UNAUTHORIZED':
-      return 401
-    case 'NOT_IMPLEMENTED':
-      return 501
-    default:
-      return 500
   }
 }
 

@@ -357,7 +357,7 @@ export interface UsersTable {
   id: string
   name: string
   domain_id: string
-  /** scrypt hash: `scrypt$<salt-b64>$<hash-b64>`. */
+  /** scrypt hash: `scrypt$<N>$<salt-b64>$<hash-b64>`. */
   password_hash: string
   enabled: number
   default_project_id: string | null

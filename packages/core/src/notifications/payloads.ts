@@ -8,7 +8,7 @@ import { POWER_STATE_NAMES } from '../model/states.js'
  * A versioned object as Nova's notifications carry it: `nova_object.name`, `.namespace` (`nova`), `.version`
  * and `.data`. Nested objects (the flavor, a fault) are versioned objects too.
  */
-export interface VersionedPayload {
+export type VersionedPayload = {
   readonly 'nova_object.name': string
   readonly 'nova_object.namespace': 'nova'
   readonly 'nova_object.version': string

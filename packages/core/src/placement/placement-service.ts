@@ -4,7 +4,7 @@ import type { SqlFamily } from '../db/migrations/dialect-helpers.js'
 import { ComputeError } from '../errors/compute-error.js'
 import { type Clock, isoNow, systemClock } from '../util/clock.js'
 import { type Logger, silentLogger } from '../util/logger.js'
-import { explainAllocationCandidates, queryAllocationCandidates } from './allocation-candidates.js'
+import { computeAllocationCandidates, explainAllocationCandidates } from './allocation-candidates.js'
 import { assertResourceClass, assertTraitNames, assertUuid, isCustomName, isValidTraitName } from './names.js'
 import type {
   AllocationCandidates,
@@ -18,6 +18,7 @@ import type {
   PutAllocationsRequest,
   ResourceProvider,
 } from './placement-client.js'
+import { ProviderCache, type ProviderSnapshot } from './provider-cache.js'
 import { STANDARD_TRAITS } from './standard-traits.js'
 import { RetryWrite, affected, chunks, familyOf, insertReturningId, isTransientDbError, isUniqueViolation, jitter, type Queryable, writeTransaction } from './sql.js'
 
@@ -39,6 +40,13 @@ export interface PlacementServiceConfig {
    * @default false
    */
   readonly allowInventoryBelowUsage?: boolean
+  /**
+   * Keep providers' inventories, usage, traits and aggregates in memory between candidate queries, revalidated on
+   * every query by provider generation (see `provider-cache.ts`). Turn it off if something other than
+   * `PlacementService` writes the Placement tables.
+   * @default true
+   */
+  readonly cacheProviders?: boolean
 }
 
 /** What creating a provider takes (`POST /resource_providers`). */
@@ -218,6 +226,7 @@ export class PlacementService implements PlacementClient {
   private readonly maxAttempts: number
   private readonly allowBelowUsage: boolean
   private readonly family: SqlFamily
+  private readonly cache: ProviderCache | null
 
   constructor(
     private readonly db: NovumDb,
@@ -228,6 +237,7 @@ export class PlacementService implements PlacementClient {
     this.maxAttempts = config.maxWriteAttempts ?? 10
     this.allowBelowUsage = config.allowInventoryBelowUsage ?? false
     this.family = familyOf(db)
+    this.cache = config.cacheProviders === false ? null : new ProviderCache(db)
   }
 
   // --- providers ---------------------------------------------------------------------------------
@@ -344,7 +354,12 @@ export class PlacementService implements PlacementClient {
           parentId = parent.id
           rootId = parent.root_provider_id ?? parent.id
         }
-        await trx.updateTable('resource_providers').set({ root_provider_id: rootId }).where('id', 'in', [...subtree]).execute()
+        // Every provider of the moved subtree changes root, so each gets a new generation (the candidates cache keys on it).
+        await trx
+          .updateTable('resource_providers')
+          .set((eb) => ({ root_provider_id: rootId, generation: eb('generation', '+', 1) }))
+          .where('id', 'in', [...subtree])
+          .execute()
       }
       await trx
         .updateTable('resource_providers')
@@ -606,13 +621,18 @@ export class PlacementService implements PlacementClient {
   // --- candidates --------------------------------------------------------------------------------
 
   /** Allocation candidates for the request (`GET /allocation_candidates`); see `allocation-candidates.ts`. */
-  getAllocationCandidates(request: AllocationCandidatesRequest): Promise<AllocationCandidates> {
-    return queryAllocationCandidates(this.db, request)
+  async getAllocationCandidates(request: AllocationCandidatesRequest): Promise<AllocationCandidates> {
+    return computeAllocationCandidates(await this.snapshot(), request)
   }
 
   /** Why each root provider without a candidate was left out (limit ignored). */
-  explainAllocationCandidates(request: AllocationCandidatesRequest): Promise<readonly ProviderRejection[]> {
-    return explainAllocationCandidates(this.db, request)
+  async explainAllocationCandidates(request: AllocationCandidatesRequest): Promise<readonly ProviderRejection[]> {
+    return explainAllocationCandidates(await this.snapshot(), request)
+  }
+
+  /** The provider snapshot candidates are computed from (cached and revalidated by generation, or fresh). */
+  private snapshot(): Promise<ProviderSnapshot> {
+    return (this.cache ?? new ProviderCache(this.db)).snapshot()
   }
 
   // --- provider trees ----------------------------------------------------------------------------

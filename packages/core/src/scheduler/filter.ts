@@ -25,6 +25,14 @@ export interface PluginContext<Options, State> {
   readonly options: Options
   /** What `prepare` returned for this request (undefined without `prepare`). */
   readonly state: State
+  /**
+   * The instance being placed: one of `request.instanceUuids` (a multi-create places them one after another, and
+   * the host states and `request.instanceGroup.hosts` reflect the instances placed before it). Null when no
+   * instance is involved (e.g. a dry run).
+   */
+  readonly instanceUuid: string | null
+  /** The index of {@link PluginContext.instanceUuid} in the request (0 for the first instance). */
+  readonly instanceIndex: number
 }
 
 /**

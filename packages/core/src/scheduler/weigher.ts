@@ -19,16 +19,23 @@ import type { PluginContext } from './filter.js'
  * ```
  */
 export interface HostWeigher<Options = undefined, State = undefined> {
+  /** The unique name the deployer lists in configuration; the same as the export's name. */
   readonly name: string
+  /** JSON Schema for `options`; options are validated once, at start-up. */
   readonly optionsSchema?: Readonly<Record<string, unknown>>
+  /** Default options when configuration gives none. */
   readonly defaultOptions?: Options
   /** The multiplier when configuration names none. @default 1 */
   readonly defaultMultiplier?: number
   /** The aggregate metadata key whose value overrides the multiplier per host (minimum across aggregates). */
   readonly aggregateMultiplierKey?: string
+  /** Raw values below it are raised to it, and it is the lower bound of normalisation (Nova `minval`). */
   readonly minValue?: number
+  /** Raw values above it are lowered to it, and it is the upper bound of normalisation (Nova `maxval`). */
   readonly maxValue?: number
+  /** Per-request preparation (I/O allowed); its result is `ctx.state`. */
   prepare?(request: RequestSpec, ctx: { readonly options: Options }): State | Promise<State>
+  /** The raw weight of one host: higher is better. Must be a finite number. */
   weigh(host: HostState, request: RequestSpec, ctx: PluginContext<Options, State>): number
 }
 

@@ -183,12 +183,14 @@ export class FakeVirtDriver implements VirtDriver {
 
   /**
    * Changes a guest's power state as if it happened inside the guest or hypervisor (the guest shut itself down,
-   * crashed, …) and emits the matching lifecycle event. Throws `NOT_FOUND` for an unknown guest.
+   * crashed, …) and emits the matching lifecycle event, unless `silent` (an event the hypervisor lost).
+   * Throws `NOT_FOUND` for an unknown guest.
    */
-  simulatePowerChange(uuid: string, state: PowerState): void {
+  simulatePowerChange(uuid: string, state: PowerState, options: { readonly silent?: boolean } = {}): void {
     const guest = this.guests.get(uuid)
     if (!guest) throw new ComputeError('NOT_FOUND', `instance ${uuid} could not be found on fake host ${this.hostname}`, { details: { instanceUuid: uuid } })
-    this.setPower(guest, state)
+    if (options.silent) guest.powerState = state
+    else this.setPower(guest, state)
   }
 
   // --- host ---------------------------------------------------------------------------------------

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createDeployment, type Deployment, type Logger } from '@novum/core'
+import { FakeVirtDriver } from '@novum/core/testing'
+import { createApiServers, type ApiServers } from '@novum/api-http'
+import { createInversifyResolver } from '@novum/di-inversify'
+import { createTsyringeResolver } from '@novum/di-tsyringe'
+import pino from 'pino'
+import type { ReferenceServerOptions } from './config.js'
+
+/** The running reference server: where it listens and how to log in. */
+export interface RunningReferenceServer {
+  readonly urls: { readonly identity: string; readonly compute: string; readonly image: string; readonly placement: string }
+  readonly credentials: { readonly userName: string; readonly password: string; readonly projectName: string; readonly domain: string }
+  /** Path of the generated `openrc`. */
+  readonly openrcPath: string
+  readonly deployment: Deployment
+  /** Stops the HTTP servers, then every service; resolves when all are closed. */
+  stop(): Promise<void>
+}
+
+/** Reads the admin password from the data directory, or makes and stores one at first start. */
+function adminPassword(dataDir: string, given: string | null): string {
+  const file = join(dataDir, 'admin-password')
+  if (given) return given
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  const generated = randomBytes(18).toString('base64url')
+  writeFileSync(file, `${generated}\n`, { mode: 0o600 })
+  return generated
+}
+
+function openrc(urls: RunningReferenceServer['urls'], c: RunningReferenceServer['credentials']): string {
+  const q = (v: string) => `'${v.replaceAll("'", "'\\''")}'`
+  return [
+    '# Novum reference server credentials: source this file, then run `openstack server list`.',
+    `export OS_AUTH_URL=${q(`${urls.identity}/v3`)}`,
+    'export OS_IDENTITY_API_VERSION=3',
+    `export OS_USERNAME=${q(c.userName)}`,
+    `export OS_PASSWORD=${q(c.password)}`,
+    `export OS_PROJECT_NAME=${q(c.projectName)}`,
+    `export OS_USER_DOMAIN_NAME=${q(c.domain)}`,
+    `export OS_PROJECT_DOMAIN_NAME=${q(c.domain)}`,
+    "export OS_REGION_NAME='RegionOne'",
+    "export OS_INTERFACE='public'",
+    '',
+  ].join('\n')
+}
+
+/**
+ * Starts the all-in-one reference server: SQLite in the data directory, the in-process transport, `fakeHosts`
+ * simulated hosts, and the Identity, Compute, Image and Placement APIs. At first start it creates the admin user
+ * and project, Nova's default flavors and one image, and writes `openrc` into the data directory. A restart keeps
+ * every record (and the simulated guests, which the fake driver keeps in the data directory).
+ */
+export async function startReferenceServer(options: ReferenceServerOptions, logger?: Logger): Promise<RunningReferenceServer> {
+  mkdirSync(options.dataDir, { recursive: true })
+  const log = logger ?? (pino({ level: options.logLevel, base: { service: 'novum-server' } }) as unknown as Logger)
+  const password = adminPassword(options.dataDir, options.adminPassword)
+  const computeHosts = Array.from({ length: options.fakeHosts }, (_, i) => {
+    const host = `compute-${i + 1}`
+    return {
+      host,
+      driver: new FakeVirtDriver({
+        hostname: host,
+        vcpus: options.hostVcpus,
+        memoryMb: options.hostMemoryMb,
+        localGb: options.hostDiskGb,
+        statePath: join(options.dataDir, `fake-${host}.json`),
+      }),
+    }
+  })
+  const resolver = options.container === 'inversify' ? createInversifyResolver : options.container === 'tsyringe' ? createTsyringeResolver : undefined
+  const deployment = createDeployment(
+    {
+      database: { kind: 'sqlite', filename: join(options.dataDir, 'novum.sqlite') },
+      computeHosts,
+      compute: { reportIntervalSec: options.reportIntervalSec },
+      ...(options.schedulerFilters ? { scheduler: { filters: options.schedulerFilters } } : {}),
+      logger: log,
+    },
+    resolver ? { resolver } : {},
+  )
+  await deployment.start()
+  let servers: ApiServers | undefined
+  try {
+    const api = deployment.api
+    const credentials = { userName: 'admin', password, projectName: 'admin', domain: 'Default' }
+    await api.identity.bootstrap({ adminUser: credentials.userName, adminPassword: password, projectName: credentials.projectName })
+    await api.flavors.ensureDefaultFlavors()
+    await api.images.ensureDefaultImage()
+    const host = options.bind.includes(':') ? `[${options.bind}]` : options.bind
+    const urls = {
+      identity: `http://${host}:${options.identityPort}`,
+      compute: `http://${host}:${options.computePort}/v2.1`,
+      image: `http://${host}:${options.imagePort}`,
+      placement: `http://${host}:${options.placementPort}`,
+    }
+    servers = createApiServers(api, { logger: log, endpoints: urls })
+    await servers.listen({
+      host: options.bind,
+      ports: { identity: options.identityPort, compute: options.computePort, image: options.imagePort, placement: options.placementPort },
+    })
+    const openrcPath = join(options.dataDir, 'openrc')
+    writeFileSync(openrcPath, openrc(urls, credentials), { mode: 0o600 })
+    chmodSync(openrcPath, 0o600)
+    const running = servers
+    return {
+      urls,
+      credentials,
+      openrcPath,
+      deployment,
+      async stop() {
+        await running.close()
+        await deployment.stop()
+      },
+    }
+  } catch (err) {
+    await servers?.close().catch(() => {})
+    await deployment.stop().catch(() => {})
+    throw err
+  }
+}

@@ -1,0 +1,151 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type {
+  AvailabilityZoneService, ComputeApi, FlavorService, HypervisorService, IdentityService, ImageService, KeypairService, Policy, QuotaService,
+  ServiceService,
+} from '@novum/core'
+import type { LoggingOptions } from './common/base-app.js'
+import { TokenCache, type TokenCacheOptions } from './common/token-cache.js'
+import { createComputeApp, type ComputeRoutesFactory } from './compute/compute-app.js'
+import { flavorRoutes } from './compute/routes/flavors.js'
+import { infrastructureRoutes } from './compute/routes/infrastructure.js'
+import { keypairRoutes } from './compute/routes/keypairs.js'
+import { quotaRoutes } from './compute/routes/quotas.js'
+import { serverRoutes } from './compute/routes/servers.js'
+import { createIdentityApp, type ServiceEndpoints } from './identity/identity-app.js'
+import { createImageApp } from './image/image-app.js'
+import { createPlacementApp } from './placement/placement-app.js'
+
+/**
+ * The business services the HTTP surfaces call (core's `ApiServices` from `createDeployment` fits as is).
+ */
+export interface ApiHttpServices {
+  readonly computeApi: ComputeApi
+  readonly flavors: FlavorService
+  readonly keypairs: KeypairService
+  readonly quotas: QuotaService
+  readonly identity: IdentityService
+  readonly images: ImageService
+  readonly hypervisors: HypervisorService
+  readonly services: ServiceService
+  readonly availabilityZones: AvailabilityZoneService
+  readonly policy: Policy
+}
+
+/** The default port of each surface (Nova, Keystone, Glance, Placement). */
+export const DEFAULT_PORTS: Readonly<Record<keyof ServiceEndpoints, number>> = { compute: 8774, identity: 5000, image: 9292, placement: 8778 }
+
+/** Options of {@link createApiServers}. */
+export interface ApiServersOptions extends LoggingOptions {
+  /**
+   * The public root URL of each surface (no version): links, the token catalog and `WWW-Authenticate` use them.
+   * An omitted one is derived from the Host the client used, with the default port.
+   */
+  readonly endpoints?: Partial<ServiceEndpoints>
+  /** The catalog region. @default 'RegionOne' */
+  readonly region?: string
+  /** Nova `[api] max_limit`. @default 1000 */
+  readonly maxLimit?: number
+  /** The token validation cache shared by the compute and image apps (keystonemiddleware's token cache). */
+  readonly tokenCache?: TokenCacheOptions
+  /** Compute route modules served besides the built-in ones (an API extension). */
+  readonly extraComputeRoutes?: readonly ComputeRoutesFactory[]
+}
+
+/** The ports (or a host) {@link ApiServers.listen} binds. */
+export interface ListenOptions {
+  /** @default '127.0.0.1' */
+  readonly host?: string
+  /** Port per surface; 0 picks a free port. @default {@link DEFAULT_PORTS} */
+  readonly ports?: Partial<Record<keyof ServiceEndpoints, number>>
+}
+
+/** The four HTTP surfaces of a deployment, each a fastify instance usable with `inject()` without listening. */
+export interface ApiServers {
+  /** The Compute API (Nova, 8774). */
+  readonly compute: FastifyInstance
+  /** The Identity API (Keystone v3 subset, 5000). */
+  readonly identity: FastifyInstance
+  /** The Image API (Glance v2 subset, 9292). */
+  readonly image: FastifyInstance
+  /** The Placement API (8778; root document only for now). */
+  readonly placement: FastifyInstance
+  /** The shared token cache (revocations through the identity app evict from it). */
+  readonly tokenCache: TokenCache
+  /** Listens on every surface; returns each one's address (`http://127.0.0.1:8774`). */
+  listen(options?: ListenOptions): Promise<Record<keyof ServiceEndpoints, string>>
+  /** Closes every surface. */
+  close(): Promise<void>
+}
+
+/**
+ * Builds the compute, identity, image and placement apps over the business services: the whole HTTP side of
+ * a deployment. Nothing listens until {@link ApiServers.listen}; tests use each app's `inject()`.
+ *
+ * @example
+ * ```ts
+ * const deployment = createDeployment({ database: { kind: 'sqlite', filename: 'novum.sqlite' } })
+ * await deployment.start()
+ * const servers = await createApiServers(deployment.api, { logger: pino() })
+ * await servers.listen({ host: '0.0.0.0' })
+ * ```
+ */
+export async function createApiServers(services: ApiHttpServices, options: ApiServersOptions = {}): Promise<ApiServers> {
+  const tokenCache = new TokenCache(options.tokenCache)
+  const logging: LoggingOptions = {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.requestLogging !== undefined ? { requestLogging: options.requestLogging } : {}),
+  }
+  const identityUri = options.endpoints?.identity
+    ? options.endpoints.identity.replace(/\/+$/, '')
+    : (request: FastifyRequest) => `${request.protocol}://${(request.hostname || 'localhost').replace(/:\d+$/, '')}:${DEFAULT_PORTS.identity}`
+
+  const compute = await createComputeApp({
+    ...logging,
+    tokens: services.identity,
+    tokenCache,
+    identityUri,
+    ...(options.endpoints?.compute ? { publicUrl: options.endpoints.compute } : {}),
+    ...(options.maxLimit !== undefined ? { maxLimit: options.maxLimit } : {}),
+    routes: [
+      serverRoutes({ compute: services.computeApi, policy: services.policy }),
+      flavorRoutes({ flavors: services.flavors, policy: services.policy }),
+      keypairRoutes({ keypairs: services.keypairs }),
+      quotaRoutes({ quotas: services.quotas }),
+      infrastructureRoutes({ hypervisors: services.hypervisors, services: services.services, availabilityZones: services.availabilityZones }),
+      ...(options.extraComputeRoutes ?? []),
+    ],
+  })
+  const identity = await createIdentityApp({
+    ...logging,
+    identity: services.identity,
+    tokenCache,
+    ...(options.endpoints ? { endpoints: options.endpoints } : {}),
+    ...(options.region ? { region: options.region } : {}),
+  })
+  const image = await createImageApp({
+    ...logging,
+    images: services.images,
+    tokens: services.identity,
+    tokenCache,
+    identityUri,
+    ...(options.endpoints?.image ? { publicUrl: options.endpoints.image } : {}),
+  })
+  const placement = await createPlacementApp(logging)
+  const apps = { compute, identity, image, placement }
+
+  return {
+    ...apps,
+    tokenCache,
+    async listen(listenOptions: ListenOptions = {}) {
+      const host = listenOptions.host ?? '127.0.0.1'
+      const out = {} as Record<keyof ServiceEndpoints, string>
+      for (const name of Object.keys(apps) as (keyof ServiceEndpoints)[]) {
+        out[name] = await apps[name].listen({ host, port: listenOptions.ports?.[name] ?? DEFAULT_PORTS[name] })
+      }
+      return out
+    },
+    async close() {
+      await Promise.all(Object.values(apps).map((a) => a.close()))
+    },
+  }
+}

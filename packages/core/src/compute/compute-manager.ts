@@ -1,0 +1,722 @@
+import type { Subscription } from 'rxjs'
+import { createAdminContext, type RequestContext } from '../context.js'
+import type { ConductorComputeRpcClient, ServiceRecord } from '../conductor/conductor-compute-rpc.js'
+import { faultCode } from '../conductor/fault-code.js'
+import { ConductorTaskRpcClient, type BuildFailure } from '../conductor/conductor-rpc.js'
+import type { InstancePatch } from '../db/repositories/instance-repository.js'
+import { ComputeError, toComputeError } from '../errors/compute-error.js'
+import type { Instance } from '../model/instance.js'
+import { PowerState, TaskState, VmState } from '../model/states.js'
+import { Notifier } from '../notifications/notifier.js'
+import { faultFromError } from '../notifications/payloads.js'
+import type { RpcListener, Transport } from '../transport/transport.js'
+import { isoNow, systemClock, type Clock } from '../util/clock.js'
+import { silentLogger, type Logger } from '../util/logger.js'
+import type { ProviderTreeUpdate, RebootType, VirtDriver } from '../virt/virt-driver.js'
+import type { VirtEvent, VirtLifecycleTransition } from '../virt/virt-event.js'
+import { computeEndpoint } from './compute-endpoint.js'
+import { COMPUTE_TOPIC, type BuildAndRunInstanceArgs } from './compute-rpc.js'
+import { KeyedLock } from './keyed-lock.js'
+import { computeNodeUsage } from './resource-tracker.js'
+import { Semaphore } from './semaphore.js'
+
+/** Tunables of {@link ComputeManager} (Nova's `[DEFAULT]` compute options). */
+export interface ComputeManagerOptions {
+  /** Heartbeat period (Nova `report_interval`). @default 10000 */
+  readonly reportIntervalMs?: number
+  /** Resource tracker period (Nova `update_resources_interval`). 0 disables the periodic run. @default 60000 */
+  readonly updateResourcesIntervalMs?: number
+  /** Power-state sync period (Nova `sync_power_state_interval`). 0 disables it. @default 600000 */
+  readonly syncPowerStatesIntervalMs?: number
+  /** Builds running at once (Nova `max_concurrent_builds`); 0 is unlimited. @default 10 */
+  readonly maxConcurrentBuilds?: number
+  /** Graceful shutdown wait of a stop (Nova `shutdown_timeout`). @default 60 */
+  readonly shutdownTimeoutSec?: number
+  /** The service binary name in `services` and in notifications. @default 'nova-compute' */
+  readonly binary?: string
+}
+
+/** What {@link ComputeManager} is built from. Note what is absent: a compute service has no database handle. */
+export interface ComputeManagerConfig {
+  /** The host name: the RPC server name on topic `compute`, the `host` of its instances and services row. */
+  readonly host: string
+  readonly driver: VirtDriver
+  /** The conductor's database proxy: every read and write goes through it. */
+  readonly conductor: ConductorComputeRpcClient
+  /** For the reschedule cast to the conductor, notifications, and serving the `compute` topic. */
+  readonly transport: Transport
+  /** @default systemClock */
+  readonly clock?: Clock
+  /** @default silentLogger */
+  readonly logger?: Logger
+  readonly options?: ComputeManagerOptions
+}
+
+const BUILD_TASKS = new Set<string | null>([TaskState.SCHEDULING, TaskState.BLOCK_DEVICE_MAPPING, TaskState.NETWORKING, TaskState.SPAWNING])
+const REBUILD_TASKS = new Set<string | null>([TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING])
+const CLEARED_AT_START = new Set<string | null>([
+  TaskState.IMAGE_SNAPSHOT,
+  TaskState.IMAGE_SNAPSHOT_PENDING,
+  TaskState.IMAGE_PENDING_UPLOAD,
+  TaskState.IMAGE_UPLOADING,
+  TaskState.IMAGE_BACKUP,
+  TaskState.RESIZE_PREP,
+  TaskState.PAUSING,
+  TaskState.UNPAUSING,
+  TaskState.SUSPENDING,
+  TaskState.RESUMING,
+  TaskState.RESCUING,
+  TaskState.UNRESCUING,
+])
+const SOFT_REBOOT_TASKS = [TaskState.REBOOTING, TaskState.REBOOT_PENDING, TaskState.REBOOT_STARTED] as const
+const HARD_REBOOT_TASKS = [TaskState.REBOOTING_HARD, TaskState.REBOOT_PENDING_HARD, TaskState.REBOOT_STARTED_HARD] as const
+
+const POWER_STATE_OF: Partial<Record<VirtLifecycleTransition, PowerState>> = {
+  STARTED: PowerState.RUNNING,
+  RESUMED: PowerState.RUNNING,
+  STOPPED: PowerState.SHUTDOWN,
+  PAUSED: PowerState.PAUSED,
+  SUSPENDED: PowerState.SUSPENDED,
+  CRASHED: PowerState.CRASHED,
+}
+
+/** Error codes after which a failed build is not rescheduled (Nova's `BuildAbortException` family). */
+const ABORT_BUILD_CODES = new Set(['INVALID', 'NOT_FOUND', 'FORBIDDEN', 'QUOTA'])
+
+/**
+ * A compute service (Nova `ComputeManager`): it runs instances on one host through a {@link VirtDriver}, and does
+ * every database and Placement read or write through the conductor ({@link ConductorComputeRpcClient}).
+ *
+ * Guarantees: operations on one instance are serialised; at most `maxConcurrentBuilds` builds run at once; each
+ * operation records a `compute_<method>` instance-action event (Success/Error) and the Nova notifications of
+ * its action; state changes use Nova's compare-and-swap on task_state. Periodic work (heartbeat, resource
+ * update, power-state sync) uses unref'd timers that {@link ComputeManager.stop} clears.
+ *
+ * @example
+ * ```ts
+ * const compute = new ComputeManager({
+ *   host: 'compute-1', driver: new FakeVirtDriver({ hostname: 'compute-1' }),
+ *   conductor: new ConductorComputeRpcClient(transport), transport,
+ * })
+ * await compute.start()
+ * ```
+ */
+export class ComputeManager {
+  /** The host name this service manages. */
+  readonly host: string
+  private readonly driver: VirtDriver
+  private readonly conductor: ConductorComputeRpcClient
+  private readonly taskApi: ConductorTaskRpcClient
+  private readonly transport: Transport
+  private readonly clock: Clock
+  private readonly logger: Logger
+  private readonly notifier: Notifier
+  private readonly binary: string
+  private readonly reportIntervalMs: number
+  private readonly updateResourcesIntervalMs: number
+  private readonly syncPowerStatesIntervalMs: number
+  private readonly shutdownTimeoutSec: number
+  private readonly locks = new KeyedLock()
+  private readonly buildSemaphore: Semaphore
+  private readonly inFlight = new Set<Promise<unknown>>()
+  private readonly timers: ReturnType<typeof setInterval>[] = []
+  private readonly providerTrees = new Map<string, ProviderTreeUpdate>()
+  private readonly nodeUuids = new Map<string, string>()
+  private listener: RpcListener | null = null
+  private eventSubscription: Subscription | null = null
+  private service: ServiceRecord | null = null
+  private resourceUpdate: Promise<void> | null = null
+  private failedBuilds = 0
+  private started = false
+
+  constructor(config: ComputeManagerConfig) {
+    const options = config.options ?? {}
+    this.host = config.host
+    this.driver = config.driver
+    this.conductor = config.conductor
+    this.transport = config.transport
+    this.taskApi = new ConductorTaskRpcClient(config.transport)
+    this.clock = config.clock ?? systemClock
+    this.binary = options.binary ?? 'nova-compute'
+    this.logger = (config.logger ?? silentLogger).child({ service: this.binary, host: config.host })
+    this.notifier = new Notifier({ transport: config.transport, service: this.binary, host: config.host, clock: this.clock, logger: this.logger })
+    this.reportIntervalMs = options.reportIntervalMs ?? 10_000
+    this.updateResourcesIntervalMs = options.updateResourcesIntervalMs ?? 60_000
+    this.syncPowerStatesIntervalMs = options.syncPowerStatesIntervalMs ?? 600_000
+    this.shutdownTimeoutSec = options.shutdownTimeoutSec ?? 60
+    this.buildSemaphore = new Semaphore(options.maxConcurrentBuilds ?? 10)
+  }
+
+  /** The services row from the last report, or null before {@link ComputeManager.start}. */
+  get serviceRecord(): ServiceRecord | null {
+    return this.service
+  }
+
+  /** The compute node uuid (and root provider uuid) of each node, once reported. */
+  get computeNodeUuids(): ReadonlyMap<string, string> {
+    return this.nodeUuids
+  }
+
+  /** Consecutive failed builds (Nova `failed_builds` stat; reset by a successful build). */
+  get consecutiveFailedBuilds(): number {
+    return this.failedBuilds
+  }
+
+  // --- lifecycle ----------------------------------------------------------------------------------
+
+  /**
+   * Starts the service, in Nova's order: driver init, service registration, recovery of instances left
+   * mid-operation by a previous run (§2.5), a first resource update (compute node + provider tree), then serving
+   * the `compute` topic as `host`, and finally the periodic heartbeat, resource update and power-state sync.
+   */
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    const context = createAdminContext()
+    await this.driver.init()
+    this.eventSubscription = this.driver.events().subscribe((event) => {
+      this.track(this.handleLifecycleEvent(event))
+    })
+    this.service = await this.conductor.serviceUpdate(context, { host: this.host, binary: this.binary, topic: COMPUTE_TOPIC })
+    await this.initInstances(context)
+    await this.updateAvailableResource(context)
+    this.listener = await this.transport.listen({ topic: COMPUTE_TOPIC, server: this.host }, computeEndpoint(this))
+    this.every(this.reportIntervalMs, () => this.reportState())
+    this.every(this.updateResourcesIntervalMs, () => this.updateAvailableResource(createAdminContext()))
+    this.every(this.syncPowerStatesIntervalMs, () => this.syncPowerStates(createAdminContext()))
+  }
+
+  /** Stops the timers and the RPC server, waits for running work, and closes the driver. */
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    for (const timer of this.timers.splice(0)) clearInterval(timer)
+    const listener = this.listener
+    this.listener = null
+    await listener?.stop()
+    this.eventSubscription?.unsubscribe()
+    this.eventSubscription = null
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+    await this.driver.close()
+  }
+
+  // --- RPC: builds --------------------------------------------------------------------------------
+
+  /**
+   * Nova `build_and_run_instance`: under the instance's lock and the build semaphore, sets task `spawning`
+   * (expecting `scheduling` or none), emits `instance.create.start`, spawns the guest, and records
+   * `active`/none/RUNNING with `launched_at`, then `instance.create.end`. On a driver failure the guest is cleaned
+   * up, the allocations are deleted, and the build is rescheduled through the conductor's `build_instances` with
+   * the remaining alternates, or, when rescheduling is off (a single host, no retry), the instance goes to ERROR
+   * with a fault.
+   */
+  buildAndRunInstance(context: RequestContext, args: BuildAndRunInstanceArgs): Promise<void> {
+    const uuid = args.instance.uuid
+    return this.locks.run(uuid, () => this.buildSemaphore.run(() => this.doBuildAndRunInstance(context, args)))
+  }
+
+  // --- RPC: instance actions ----------------------------------------------------------------------
+
+  /** Nova `terminate_instance`: `instance.delete.start`, destroy the guest, delete allocations, mark deleted, `instance.delete.end`. */
+  terminateInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.locks.run(instance.uuid, () => this.doTerminateInstance(context, instance))
+  }
+
+  /** Nova `stop_instance`: `powering-off` → `stopped`/none/SHUTDOWN, with `instance.power_off.start/.end`. */
+  stopInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.locks.run(instance.uuid, () => this.doStopInstance(context, instance, { force: false }))
+  }
+
+  /** Nova `start_instance`: `powering-on` → `active`/none/RUNNING, with `instance.power_on.start/.end`. */
+  startInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.locks.run(instance.uuid, () => this.doStartInstance(context, instance))
+  }
+
+  /**
+   * Nova `reboot_instance`: SOFT walks `rebooting` → `reboot_pending` → `reboot_started` → `active`; HARD the
+   * `*_hard` chain; with `instance.reboot.start/.end` (or `.error`).
+   */
+  rebootInstance(context: RequestContext, instance: Instance, rebootType: RebootType): Promise<void> {
+    return this.locks.run(instance.uuid, () => this.doRebootInstance(context, instance, rebootType))
+  }
+
+  // --- periodic tasks -----------------------------------------------------------------------------
+
+  /** Heartbeats the services row (`report_count`, `last_seen_up`). */
+  async reportState(): Promise<void> {
+    try {
+      this.service = await this.conductor.serviceUpdate(createAdminContext(), { host: this.host, binary: this.binary, topic: COMPUTE_TOPIC })
+    } catch (err) {
+      this.logger.warn({ err }, `heartbeat of ${this.binary} on ${this.host} failed: ${(err as Error).message}`)
+    }
+  }
+
+  /**
+   * Nova's `update_available_resource` (§5.4): per node, the driver's resources and provider tree, usage
+   * recomputed from the instances on the node, then `compute_node_update` through the conductor (which also syncs
+   * Placement). Concurrent calls share one run. Failures are logged, not thrown.
+   */
+  updateAvailableResource(context: RequestContext = createAdminContext()): Promise<void> {
+    if (!this.resourceUpdate) {
+      this.resourceUpdate = this.doUpdateAvailableResource(context).finally(() => {
+        this.resourceUpdate = null
+      })
+    }
+    return this.resourceUpdate
+  }
+
+  /** Nova `_sync_power_states`: compares every instance of the host with the driver and applies §2.5. */
+  async syncPowerStates(context: RequestContext = createAdminContext()): Promise<void> {
+    let instances: Instance[]
+    try {
+      instances = await this.conductor.instancesGetByHost(context, this.host)
+    } catch (err) {
+      this.logger.warn({ err }, `power state sync could not list instances: ${(err as Error).message}`)
+      return
+    }
+    for (const instance of instances) {
+      const state = await this.powerStateOf(instance)
+      await this.locks.run(instance.uuid, () => this.syncInstancePowerState(context, instance.uuid, state))
+    }
+  }
+
+  // --- internals: build ---------------------------------------------------------------------------
+
+  private async doBuildAndRunInstance(context: RequestContext, args: BuildAndRunInstanceArgs): Promise<void> {
+    const uuid = args.instance.uuid
+    const log = this.logger.child({ req_id: context.requestId, instance_uuid: uuid })
+    await this.eventStart(context, uuid, 'build_and_run_instance')
+    let instance: Instance
+    try {
+      instance = await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.BUILDING, taskState: TaskState.SPAWNING }, { expectedTaskState: [TaskState.SCHEDULING, null] })
+    } catch (err) {
+      // deleted, or being deleted, before the build started: the delete path cleans up
+      log.info(`instance ${uuid} disappeared or changed before the build: ${(err as Error).message}`)
+      if (ComputeError.is(err, 'NOT_FOUND')) await this.conductor.allocationsDelete(context, uuid).catch(() => undefined)
+      await this.eventFinish(context, uuid, 'build_and_run_instance', err)
+      return
+    }
+    await this.notifier.instanceAction(context, instance, 'instance.create.start')
+    try {
+      await this.driver.spawn(instance, args.image, {
+        adminPassword: args.adminPassword,
+        ...(args.hostList[0] ? { allocations: args.hostList[0].allocationRequest.allocations } : {}),
+      })
+    } catch (err) {
+      await this.buildFailed(context, instance, args, toComputeError(err))
+      return
+    }
+    const powerState = await this.powerStateOf(instance)
+    try {
+      instance = await this.conductor.instanceUpdate(
+        context,
+        uuid,
+        { vmState: VmState.ACTIVE, taskState: null, powerState, launchedAt: isoNow(this.clock) },
+        { expectedTaskState: [TaskState.SPAWNING] },
+      )
+    } catch (err) {
+      // NOTE: as Nova: deleted during the build. A pending terminate (queued behind our lock) destroys the
+      // guest; if the instance is already gone, nobody else will, so clean up here.
+      log.info(`instance ${uuid} was deleted during the build: ${(err as Error).message}`)
+      await this.notifier.instanceAction(context, instance, 'instance.create.error', { fault: faultFromError(err, { moduleName: 'novum.compute.manager', functionName: 'build_and_run_instance' }) })
+      if (ComputeError.is(err, 'NOT_FOUND')) {
+        await this.driver.destroy(instance).catch(() => undefined)
+        await this.conductor.allocationsDelete(context, uuid).catch(() => undefined)
+      }
+      await this.eventFinish(context, uuid, 'build_and_run_instance', err)
+      return
+    }
+    this.failedBuilds = 0
+    await this.notifier.instanceAction(context, instance, 'instance.create.end')
+    await this.eventFinish(context, uuid, 'build_and_run_instance')
+    log.info(`instance ${uuid} spawned on ${this.host}`)
+  }
+
+  private async buildFailed(context: RequestContext, instance: Instance, args: BuildAndRunInstanceArgs, error: ComputeError): Promise<void> {
+    const uuid = instance.uuid
+    const log = this.logger.child({ req_id: context.requestId, instance_uuid: uuid })
+    this.failedBuilds++
+    log.warn({ err: error }, `build of instance ${uuid} failed on ${this.host}: ${error.message}`)
+    await this.driver.destroy(instance).catch((err: unknown) => log.warn({ err }, `cleanup of failed guest ${uuid} failed`))
+    await this.notifier.instanceAction(context, instance, 'instance.create.error', {
+      fault: faultFromError(error, { moduleName: 'novum.compute.manager', functionName: 'build_and_run_instance' }),
+    })
+    // NOTE: as Nova: the claim on this host goes before the reschedule, so the conductor can claim an alternate.
+    await this.conductor.allocationsDelete(context, uuid).catch((err: unknown) => log.warn({ err }, `could not delete the allocations of ${uuid}`))
+    const numAttempts = args.retry?.numAttempts ?? 1
+    const retryEnabled = args.hostList.length > 1 || numAttempts > 1
+    const abort = ABORT_BUILD_CODES.has(error.code)
+    const failures: BuildFailure[] = [...(args.retry?.failures ?? []), { host: this.host, reason: error.message }]
+    // NOTE: as Nova (`_nil_out_instance_obj_host_and_node`): a build that left this host no longer names it.
+    const clearHost: InstancePatch = { host: null, node: null }
+    if (retryEnabled && !abort) {
+      try {
+        await this.conductor.instanceUpdate(context, uuid, { taskState: TaskState.SCHEDULING, ...clearHost }, { expectedTaskState: [TaskState.SPAWNING] })
+      } catch (err) {
+        log.info(`instance ${uuid} changed before the reschedule: ${(err as Error).message}`)
+        await this.eventFinish(context, uuid, 'build_and_run_instance', error)
+        return
+      }
+      await this.eventFinish(context, uuid, 'build_and_run_instance', error)
+      await this.taskApi.buildInstances(context, {
+        instanceUuid: uuid,
+        requestSpec: args.requestSpec,
+        hostList: args.hostList.slice(1),
+        adminPassword: args.adminPassword,
+        retry: { numAttempts, failures },
+      })
+      return
+    }
+    try {
+      await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.ERROR, taskState: null, powerState: PowerState.NOSTATE, ...clearHost }, { expectedTaskState: [TaskState.SPAWNING] })
+      await this.conductor.instanceFaultCreate(context, { instanceUuid: uuid, code: faultCode(error.code), message: error.message, details: error.stack ?? null, host: this.host })
+    } catch (err) {
+      log.info(`instance ${uuid} changed before it could be set to error: ${(err as Error).message}`)
+    }
+    await this.eventFinish(context, uuid, 'build_and_run_instance', error)
+  }
+
+  // --- internals: actions -------------------------------------------------------------------------
+
+  private async doTerminateInstance(context: RequestContext, instance: Instance): Promise<void> {
+    const uuid = instance.uuid
+    await this.eventStart(context, uuid, 'terminate_instance')
+    await this.notifier.instanceAction(context, instance, 'instance.delete.start')
+    try {
+      await this.driver.destroy(instance)
+      await this.conductor.allocationsDelete(context, uuid)
+      await this.conductor.instanceDestroy(context, uuid)
+    } catch (err) {
+      await this.actionFailed(context, instance, 'terminate_instance', toComputeError(err), { vmState: VmState.ERROR, taskState: null })
+      return
+    }
+    const deleted = await this.conductor.instanceGet(context, uuid, { readDeleted: true }).catch(() => ({ ...instance, vmState: VmState.DELETED, taskState: null, powerState: PowerState.NOSTATE }))
+    await this.notifier.instanceAction(context, deleted, 'instance.delete.end')
+    await this.eventFinish(context, uuid, 'terminate_instance')
+  }
+
+  private async doStopInstance(context: RequestContext, instance: Instance, options: { readonly force: boolean }): Promise<void> {
+    const uuid = instance.uuid
+    await this.eventStart(context, uuid, 'stop_instance')
+    await this.notifier.instanceAction(context, instance, 'instance.power_off.start')
+    let updated: Instance
+    try {
+      try {
+        await this.driver.powerOff(instance, { timeoutSec: options.force ? 0 : this.shutdownTimeoutSec })
+      } catch (err) {
+        if (!ComputeError.is(err, 'NOT_FOUND')) throw err // a guest that is gone is off
+      }
+      const powerState = await this.powerStateOf(instance)
+      updated = await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.STOPPED, taskState: null, powerState }, { expectedTaskState: [TaskState.POWERING_OFF, null] })
+    } catch (err) {
+      await this.actionFailed(context, instance, 'stop_instance', toComputeError(err), { taskState: null }, [TaskState.POWERING_OFF])
+      return
+    }
+    await this.notifier.instanceAction(context, updated, 'instance.power_off.end')
+    await this.eventFinish(context, uuid, 'stop_instance')
+  }
+
+  private async doStartInstance(context: RequestContext, instance: Instance): Promise<void> {
+    const uuid = instance.uuid
+    await this.eventStart(context, uuid, 'start_instance')
+    await this.notifier.instanceAction(context, instance, 'instance.power_on.start')
+    let updated: Instance
+    try {
+      await this.driver.powerOn(instance)
+      const powerState = await this.powerStateOf(instance)
+      updated = await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.ACTIVE, taskState: null, powerState }, { expectedTaskState: [TaskState.POWERING_ON] })
+    } catch (err) {
+      await this.actionFailed(context, instance, 'start_instance', toComputeError(err), { taskState: null }, [TaskState.POWERING_ON])
+      return
+    }
+    await this.notifier.instanceAction(context, updated, 'instance.power_on.end')
+    await this.eventFinish(context, uuid, 'start_instance')
+  }
+
+  private async doRebootInstance(context: RequestContext, instance: Instance, rebootType: RebootType): Promise<void> {
+    const uuid = instance.uuid
+    const soft = rebootType === 'SOFT'
+    const family: readonly string[] = soft ? SOFT_REBOOT_TASKS : HARD_REBOOT_TASKS
+    const pending = soft ? TaskState.REBOOT_PENDING : TaskState.REBOOT_PENDING_HARD
+    const started = soft ? TaskState.REBOOT_STARTED : TaskState.REBOOT_STARTED_HARD
+    await this.eventStart(context, uuid, 'reboot_instance')
+    let current: Instance
+    try {
+      current = await this.conductor.instanceUpdate(context, uuid, { taskState: pending }, { expectedTaskState: family })
+    } catch (err) {
+      await this.eventFinish(context, uuid, 'reboot_instance', err)
+      this.logger.info({ req_id: context.requestId, instance_uuid: uuid }, `reboot of ${uuid} skipped: ${(err as Error).message}`)
+      return
+    }
+    await this.notifier.instanceAction(context, current, 'instance.reboot.start')
+    try {
+      current = await this.conductor.instanceUpdate(context, uuid, { taskState: started, powerState: await this.powerStateOf(current) }, { expectedTaskState: [pending] })
+      await this.driver.reboot(current, rebootType)
+    } catch (err) {
+      const error = toComputeError(err)
+      // NOTE: as Nova: a guest still running after a failed reboot stays active; otherwise the instance errors.
+      const running = (await this.powerStateOf(current)) === PowerState.RUNNING
+      await this.actionFailed(
+        context,
+        current,
+        'reboot_instance',
+        error,
+        running ? { vmState: VmState.ACTIVE, taskState: null, powerState: PowerState.RUNNING } : { vmState: VmState.ERROR, taskState: null },
+        undefined,
+        'instance.reboot.error',
+      )
+      return
+    }
+    const powerState = await this.powerStateOf(current)
+    const vmState = current.vmState === VmState.RESCUED ? VmState.RESCUED : VmState.ACTIVE
+    let updated: Instance
+    try {
+      updated = await this.conductor.instanceUpdate(context, uuid, { vmState, taskState: null, powerState }, { expectedTaskState: [started] })
+    } catch (err) {
+      await this.eventFinish(context, uuid, 'reboot_instance', err)
+      return
+    }
+    await this.notifier.instanceAction(context, updated, 'instance.reboot.end')
+    await this.eventFinish(context, uuid, 'reboot_instance')
+  }
+
+  /** Records a failed action: state patch, fault, optional error notification, and the Error event. */
+  private async actionFailed(
+    context: RequestContext,
+    instance: Instance,
+    method: string,
+    error: ComputeError,
+    patch: InstancePatch,
+    expectedTaskState?: readonly (string | null)[],
+    errorEvent?: string,
+  ): Promise<void> {
+    const log = this.logger.child({ req_id: context.requestId, instance_uuid: instance.uuid })
+    log.warn({ err: error }, `${method} of instance ${instance.uuid} failed: ${error.message}`)
+    let updated = instance
+    try {
+      updated = await this.conductor.instanceUpdate(context, instance.uuid, patch, expectedTaskState ? { expectedTaskState } : {})
+    } catch (err) {
+      log.info(`could not record the failure state of ${instance.uuid}: ${(err as Error).message}`)
+    }
+    await this.conductor
+      .instanceFaultCreate(context, { instanceUuid: instance.uuid, code: faultCode(error.code), message: error.message, details: error.stack ?? null, host: this.host })
+      .catch((err: unknown) => log.warn({ err }, `could not record the fault of ${instance.uuid}`))
+    if (errorEvent) {
+      await this.notifier.instanceAction(context, updated, errorEvent, { fault: faultFromError(error, { moduleName: 'novum.compute.manager', functionName: method }) })
+    }
+    await this.eventFinish(context, instance.uuid, method, error)
+  }
+
+  // --- internals: start-up recovery and power sync ------------------------------------------------
+
+  /** Nova `_init_instance` for every instance of the host (§2.5). */
+  private async initInstances(context: RequestContext): Promise<void> {
+    let instances: Instance[]
+    try {
+      instances = await this.conductor.instancesGetByHost(context, this.host)
+    } catch (err) {
+      this.logger.error({ err }, `could not list the instances of ${this.host} at start-up: ${(err as Error).message}`)
+      return
+    }
+    for (const instance of instances) {
+      try {
+        await this.locks.run(instance.uuid, () => this.initInstance(context, instance))
+      } catch (err) {
+        this.logger.error({ err, instance_uuid: instance.uuid }, `start-up recovery of instance ${instance.uuid} failed: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  private async initInstance(context: RequestContext, instance: Instance): Promise<void> {
+    const uuid = instance.uuid
+    const task = instance.taskState
+    const log = this.logger.child({ instance_uuid: uuid })
+    if (instance.vmState === VmState.SOFT_DELETED || instance.vmState === VmState.DELETED) return
+    if (instance.vmState === VmState.ERROR && task !== TaskState.DELETING) return
+    if (instance.vmState === VmState.BUILDING || BUILD_TASKS.has(task)) {
+      log.info(`instance ${uuid} was left building (task ${task ?? 'None'}); setting it to error`)
+      await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.ERROR, taskState: null })
+      return
+    }
+    if (REBUILD_TASKS.has(task) && (instance.vmState === VmState.ACTIVE || instance.vmState === VmState.STOPPED)) {
+      await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.ERROR, taskState: null })
+      return
+    }
+    if (task === TaskState.DELETING) {
+      log.info(`instance ${uuid} was left deleting; finishing the delete`)
+      await this.doTerminateInstance(context, instance)
+      return
+    }
+    if (task === TaskState.POWERING_OFF) {
+      await this.doStopInstance(context, instance, { force: false })
+      return
+    }
+    if (task === TaskState.POWERING_ON) {
+      await this.doStartInstance(context, instance)
+      return
+    }
+    const powerState = await this.powerStateOf(instance)
+    if (task !== null && (SOFT_REBOOT_TASKS as readonly string[]).includes(task)) {
+      // NOTE: as Nova `_retry_reboot`: a soft reboot of a guest that is not running is retried as a hard one.
+      if (powerState === PowerState.RUNNING) {
+        await this.doRebootInstance(context, instance, 'SOFT')
+      } else {
+        const hard = await this.conductor.instanceUpdate(context, uuid, { taskState: TaskState.REBOOTING_HARD }, { expectedTaskState: [task] })
+        await this.doRebootInstance(context, hard, 'HARD')
+      }
+      return
+    }
+    if (task !== null && (HARD_REBOOT_TASKS as readonly string[]).includes(task)) {
+      await this.doRebootInstance(context, instance, 'HARD')
+      return
+    }
+    if (CLEARED_AT_START.has(task)) {
+      await this.conductor.instanceUpdate(context, uuid, { taskState: null, powerState }, { expectedTaskState: [task] })
+      return
+    }
+    if (instance.powerState !== powerState && task === null) {
+      await this.conductor.instanceUpdate(context, uuid, { powerState }, { expectedTaskState: [null] })
+    }
+  }
+
+  private async handleLifecycleEvent(event: VirtEvent): Promise<void> {
+    const state = POWER_STATE_OF[event.transition]
+    if (state === undefined) return
+    const context = createAdminContext()
+    try {
+      await this.locks.run(event.instanceUuid, () => this.syncInstancePowerState(context, event.instanceUuid, state))
+    } catch (err) {
+      this.logger.warn({ err, instance_uuid: event.instanceUuid }, `power state sync of ${event.instanceUuid} failed: ${(err as Error).message}`)
+    }
+  }
+
+  /** Nova `_sync_instance_power_state` (§2.5), under the instance's lock. */
+  private async syncInstancePowerState(context: RequestContext, uuid: string, driverState: PowerState): Promise<void> {
+    let instance: Instance
+    try {
+      instance = await this.conductor.instanceGet(context, uuid)
+    } catch (err) {
+      if (ComputeError.is(err, 'NOT_FOUND')) return
+      throw err
+    }
+    if (instance.host !== this.host || instance.taskState !== null) return
+    if (instance.powerState !== driverState) {
+      try {
+        instance = await this.conductor.instanceUpdate(context, uuid, { powerState: driverState }, { expectedTaskState: [null] })
+      } catch (err) {
+        if (ComputeError.is(err, 'CONFLICT') || ComputeError.is(err, 'NOT_FOUND')) return
+        throw err
+      }
+    }
+    const log = this.logger.child({ instance_uuid: uuid })
+    switch (instance.vmState) {
+      case VmState.ACTIVE:
+        if (driverState === PowerState.SHUTDOWN || driverState === PowerState.CRASHED || driverState === PowerState.SUSPENDED) {
+          log.warn(`instance ${uuid} is active but its guest is ${driverState === PowerState.CRASHED ? 'crashed' : driverState === PowerState.SUSPENDED ? 'suspended' : 'shut down'}; stopping it`)
+          await this.stopFromSync(context, instance, false)
+        }
+        return
+      case VmState.STOPPED:
+        if (driverState !== PowerState.NOSTATE && driverState !== PowerState.SHUTDOWN && driverState !== PowerState.CRASHED) {
+          log.warn(`instance ${uuid} is stopped but its guest is running; forcing it off`)
+          await this.stopFromSync(context, instance, true)
+        }
+        return
+      case VmState.PAUSED:
+        if (driverState === PowerState.SHUTDOWN || driverState === PowerState.CRASHED) {
+          log.warn(`instance ${uuid} is paused but its guest is shut down; forcing a stop`)
+          await this.stopFromSync(context, instance, true)
+        }
+        return
+      default:
+        return
+    }
+  }
+
+  /** What Nova's `compute_api.stop`/`force_stop` do from the power sync: a `stop` action, task `powering-off`, then the stop. */
+  private async stopFromSync(context: RequestContext, instance: Instance, force: boolean): Promise<void> {
+    const stopping = await this.conductor.instanceUpdate(context, instance.uuid, { taskState: TaskState.POWERING_OFF }, { expectedTaskState: [null] })
+    await this.conductor.actionStart(context, { instanceUuid: instance.uuid, action: 'stop' }).catch((err: unknown) => {
+      this.logger.warn({ err, instance_uuid: instance.uuid }, `could not record the stop action of ${instance.uuid}`)
+    })
+    await this.doStopInstance(context, stopping, { force })
+  }
+
+  // --- internals: resources -----------------------------------------------------------------------
+
+  private async doUpdateAvailableResource(context: RequestContext): Promise<void> {
+    try {
+      const nodes = await this.driver.getAvailableNodes()
+      const instances = await this.conductor.instancesGetByHost(context, this.host)
+      for (const nodename of nodes) {
+        const resources = await this.driver.getAvailableResource(nodename)
+        const previous = this.providerTrees.get(nodename)
+        const tree: ProviderTreeUpdate = {
+          inventories: previous ? structuredClone(previous.inventories) : {},
+          traits: previous ? [...previous.traits] : [],
+        }
+        await this.driver.updateProviderTree(nodename, tree)
+        const onNode = instances.filter((i) => (i.node ?? nodename) === nodename)
+        const usage = computeNodeUsage(resources, tree.inventories, onNode, this.failedBuilds)
+        const record = await this.conductor.computeNodeUpdate(context, {
+          host: this.host,
+          nodename,
+          resources: usage.resources,
+          stats: usage.stats,
+          inventories: tree.inventories,
+          traits: tree.traits,
+        })
+        this.providerTrees.set(nodename, tree)
+        this.nodeUuids.set(nodename, record.uuid)
+      }
+    } catch (err) {
+      this.logger.error({ err }, `updating the resources of ${this.host} failed: ${(err as Error).message}`)
+    }
+  }
+
+  // --- internals: helpers -------------------------------------------------------------------------
+
+  private async powerStateOf(instance: Instance): Promise<PowerState> {
+    try {
+      return (await this.driver.getInfo(instance)).state
+    } catch (err) {
+      if (ComputeError.is(err, 'NOT_FOUND')) return PowerState.NOSTATE
+      throw err
+    }
+  }
+
+  private async eventStart(context: RequestContext, instanceUuid: string, method: string): Promise<void> {
+    try {
+      await this.conductor.actionEventStart(context, { instanceUuid, event: `compute_${method}`, host: this.host })
+    } catch (err) {
+      this.logger.debug({ err, instance_uuid: instanceUuid }, `no instance action for compute_${method} of ${instanceUuid}: ${(err as Error).message}`)
+    }
+  }
+
+  private async eventFinish(context: RequestContext, instanceUuid: string, method: string, error?: unknown): Promise<void> {
+    try {
+      await this.conductor.actionEventFinish(context, {
+        instanceUuid,
+        event: `compute_${method}`,
+        result: error === undefined ? 'Success' : 'Error',
+        traceback: error === undefined ? null : error instanceof Error ? (error.stack ?? error.message) : String(error),
+        host: this.host,
+      })
+    } catch (err) {
+      this.logger.debug({ err, instance_uuid: instanceUuid }, `could not finish event compute_${method} of ${instanceUuid}: ${(err as Error).message}`)
+    }
+  }
+
+  private every(intervalMs: number, task: () => Promise<void>): void {
+    if (intervalMs <= 0) return
+    const timer = setInterval(() => this.track(task()), intervalMs)
+    timer.unref?.()
+    this.timers.push(timer)
+  }
+
+  private track(work: Promise<unknown>): void {
+    const p = work.catch((err: unknown) => this.logger.error({ err }, `background task failed: ${(err as Error).message}`))
+    this.inFlight.add(p)
+    void p.finally(() => this.inFlight.delete(p))
+  }
+}

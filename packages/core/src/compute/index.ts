@@ -1,0 +1,13 @@
+/**
+ * The compute service: runs instances on one host through a VirtDriver, with no database handle.
+ * @packageDocumentation
+ */
+export { ComputeManager } from './compute-manager.js'
+export type { ComputeManagerConfig, ComputeManagerOptions } from './compute-manager.js'
+export { computeEndpoint } from './compute-endpoint.js'
+export { ComputeRpcClient, COMPUTE_TOPIC } from './compute-rpc.js'
+export type { BuildAndRunInstanceArgs } from './compute-rpc.js'
+export { computeNodeUsage } from './resource-tracker.js'
+export type { NodeUsage } from './resource-tracker.js'
+export { KeyedLock } from './keyed-lock.js'
+export { Semaphore } from './semaphore.js'

@@ -1,0 +1,205 @@
+import type { ProviderSummaryResource } from './placement-client.js'
+import { type Queryable, chunks } from './sql.js'
+
+/** @internal One inventory with the usage against it. */
+export interface InventoryState {
+  readonly total: number
+  readonly reserved: number
+  readonly minUnit: number
+  readonly maxUnit: number
+  readonly stepSize: number
+  readonly ratio: number
+  readonly used: number
+  /** `floor((total − reserved) × ratio)`. */
+  readonly capacity: number
+}
+
+/** @internal The provider summary of `GET /allocation_candidates` for one provider, built once per generation. */
+export interface CachedSummary {
+  readonly resources: Readonly<Record<string, ProviderSummaryResource>>
+  readonly traits: readonly string[]
+  readonly parentProviderUuid: string | null
+  readonly rootProviderUuid: string
+}
+
+/** @internal Everything the candidate search needs to know of one provider, as of `generation`. */
+export interface CachedProvider {
+  readonly id: number
+  readonly uuid: string
+  readonly name: string
+  readonly generation: number
+  readonly parentId: number | null
+  readonly rootId: number
+  readonly inventories: ReadonlyMap<string, InventoryState>
+  readonly traits: ReadonlySet<string>
+  readonly aggregates: ReadonlySet<string>
+  readonly summary: CachedSummary
+}
+
+/** @internal A provider tree: the root's id and its providers in id order. */
+export interface ProviderTree {
+  readonly rootId: number
+  readonly nodes: readonly CachedProvider[]
+}
+
+/** @internal A consistent-enough view of every provider for one query. */
+export interface ProviderSnapshot {
+  readonly byId: ReadonlyMap<number, CachedProvider>
+  /** Trees in root-provider id order (Placement's database order). */
+  readonly trees: readonly ProviderTree[]
+}
+
+/**
+ * @internal A cache of providers' inventories, usage, traits and aggregates, validated against the database on
+ * every query by provider generation.
+ *
+ * Placement bumps a provider's generation on every change that touches it (inventory, allocations against it,
+ * traits, aggregates, re-parenting), so `(id, generation)` pairs — one narrow query — tell which cached entries are
+ * stale. Only those are reloaded, with a handful of set-based queries. The result is never older than the
+ * generations read at the start of the query, which is what an uncached read would give too; claims recheck
+ * capacity inside their own transaction in any case.
+ *
+ * NOTE: this relies on every write to the Placement tables going through `PlacementService`. A write that skips
+ * the generation bump (hand-written SQL) stays invisible to the cache until the provider's next change.
+ */
+export class ProviderCache {
+  private readonly entries = new Map<number, CachedProvider>()
+  private lastTrees: ProviderTree[] | null = null
+
+  constructor(private readonly db: Queryable) {}
+
+  /** Drops every entry (the next snapshot reloads everything). */
+  clear(): void {
+    this.entries.clear()
+    this.lastTrees = null
+  }
+
+  /** Reads the current generations, reloads what changed, and returns the snapshot. */
+  async snapshot(): Promise<ProviderSnapshot> {
+    const gens = await this.db.selectFrom('resource_providers').select(['id', 'generation']).orderBy('id').execute()
+    const live = new Set<number>()
+    const stale: number[] = []
+    for (const g of gens) {
+      live.add(g.id)
+      if (this.entries.get(g.id)?.generation !== Number(g.generation)) stale.push(g.id)
+    }
+    let changed = stale.length > 0
+    for (const id of this.entries.keys()) {
+      if (!live.has(id)) {
+        this.entries.delete(id)
+        changed = true
+      }
+    }
+    if (stale.length) await this.load(stale, stale.length === gens.length)
+    return { byId: this.entries, trees: this.treesOf(changed) }
+  }
+
+  private treesOf(changed: boolean): ProviderTree[] {
+    if (!changed && this.lastTrees) return this.lastTrees
+    const byRoot = new Map<number, CachedProvider[]>()
+    for (const p of this.entries.values()) {
+      let list = byRoot.get(p.rootId)
+      if (!list) byRoot.set(p.rootId, (list = []))
+      list.push(p)
+    }
+    const trees = [...byRoot].map(([rootId, nodes]) => ({ rootId, nodes: nodes.sort((a, b) => a.id - b.id) })).sort((a, b) => a.rootId - b.rootId)
+    this.lastTrees = trees
+    return trees
+  }
+
+  private async load(ids: readonly number[], all: boolean): Promise<void> {
+    const parts = all ? [null] : chunks(ids, 1000)
+    for (const part of parts) {
+      let providersQ = this.db
+        .selectFrom('resource_providers as rp')
+        .leftJoin('resource_providers as p', 'p.id', 'rp.parent_provider_id')
+        .leftJoin('resource_providers as r', 'r.id', 'rp.root_provider_id')
+        .select(['rp.id', 'rp.uuid', 'rp.name', 'rp.generation', 'rp.parent_provider_id', 'rp.root_provider_id', 'p.uuid as parent_uuid', 'r.uuid as root_uuid'])
+      let inventoriesQ = this.db
+        .selectFrom('inventories')
+        .select(['resource_provider_id', 'resource_class', 'total', 'reserved', 'min_unit', 'max_unit', 'step_size', 'allocation_ratio'])
+      let usageQ = this.db
+        .selectFrom('allocations')
+        .select(['resource_provider_id', 'resource_class', (eb) => eb.fn.sum<number>('used').as('used')])
+        .groupBy(['resource_provider_id', 'resource_class'])
+      let traitsQ = this.db.selectFrom('resource_provider_traits as rpt').innerJoin('traits as t', 't.id', 'rpt.trait_id').select(['rpt.resource_provider_id', 't.name'])
+      let aggregatesQ = this.db.selectFrom('resource_provider_aggregates').select(['resource_provider_id', 'aggregate_uuid'])
+      if (part) {
+        providersQ = providersQ.where('rp.id', 'in', part)
+        inventoriesQ = inventoriesQ.where('resource_provider_id', 'in', part)
+        usageQ = usageQ.where('resource_provider_id', 'in', part)
+        traitsQ = traitsQ.where('rpt.resource_provider_id', 'in', part)
+        aggregatesQ = aggregatesQ.where('resource_provider_id', 'in', part)
+      }
+      const [providers, inventories, usage, traits, aggregates] = await Promise.all([
+        providersQ.execute(),
+        inventoriesQ.execute(),
+        usageQ.execute(),
+        traitsQ.execute(),
+        aggregatesQ.execute(),
+      ])
+      const used = new Map<number, Map<string, number>>()
+      for (const u of usage) {
+        let m = used.get(u.resource_provider_id)
+        if (!m) used.set(u.resource_provider_id, (m = new Map()))
+        m.set(u.resource_class, Number(u.used))
+      }
+      const invs = new Map<number, Map<string, InventoryState>>()
+      for (const i of inventories) {
+        let m = invs.get(i.resource_provider_id)
+        if (!m) invs.set(i.resource_provider_id, (m = new Map()))
+        const total = Number(i.total)
+        const reserved = Number(i.reserved)
+        const ratio = Number(i.allocation_ratio)
+        m.set(i.resource_class, {
+          total,
+          reserved,
+          minUnit: Number(i.min_unit),
+          maxUnit: Number(i.max_unit),
+          stepSize: Number(i.step_size),
+          ratio,
+          used: used.get(i.resource_provider_id)?.get(i.resource_class) ?? 0,
+          capacity: Math.floor((total - reserved) * ratio),
+        })
+      }
+      const traitSets = new Map<number, Set<string>>()
+      for (const t of traits) {
+        let s = traitSets.get(t.resource_provider_id)
+        if (!s) traitSets.set(t.resource_provider_id, (s = new Set()))
+        s.add(t.name)
+      }
+      const aggSets = new Map<number, Set<string>>()
+      for (const a of aggregates) {
+        let s = aggSets.get(a.resource_provider_id)
+        if (!s) aggSets.set(a.resource_provider_id, (s = new Set()))
+        s.add(a.aggregate_uuid)
+      }
+      for (const p of providers) {
+        const inventories = invs.get(p.id) ?? new Map<string, InventoryState>()
+        const traitSet = traitSets.get(p.id) ?? new Set<string>()
+        const resources: Record<string, ProviderSummaryResource> = {}
+        // Classes with allocations but no inventory any more still show their usage.
+        for (const [rc, u] of used.get(p.id) ?? []) resources[rc] = Object.freeze({ capacity: 0, used: u })
+        for (const [rc, inv] of inventories) resources[rc] = Object.freeze({ capacity: inv.capacity, used: inv.used })
+        const entry: CachedProvider = {
+          id: p.id,
+          uuid: p.uuid,
+          name: p.name,
+          generation: Number(p.generation),
+          parentId: p.parent_provider_id,
+          rootId: p.root_provider_id ?? p.id,
+          inventories,
+          traits: traitSet,
+          aggregates: aggSets.get(p.id) ?? new Set<string>(),
+          summary: Object.freeze({
+            resources: Object.freeze(resources),
+            traits: Object.freeze([...traitSet].sort()),
+            parentProviderUuid: p.parent_uuid,
+            rootProviderUuid: p.root_uuid ?? p.uuid,
+          }),
+        }
+        this.entries.set(p.id, entry)
+      }
+    }
+  }
+}
