@@ -73,7 +73,7 @@ export async function createApiTestEnv(options: ApiServersOptions = {}): Promise
   await flavors.ensureDefaultFlavors()
   await images.ensureDefaultImage()
 
-  const servers = await createApiServers(services, options)
+  const servers = createApiServers(services, options)
   const repo = new InstanceRepository(db)
 
   return {

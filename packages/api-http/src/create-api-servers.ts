@@ -37,8 +37,9 @@ export const DEFAULT_PORTS: Readonly<Record<keyof ServiceEndpoints, number>> = {
 /** Options of {@link createApiServers}. */
 export interface ApiServersOptions extends LoggingOptions {
   /**
-   * The public root URL of each surface (no version): links, the token catalog and `WWW-Authenticate` use them.
-   * An omitted one is derived from the Host the client used, with the default port.
+   * The public URL of each surface: links, the token catalog and `WWW-Authenticate` use them. A trailing version
+   * (`/v2.1`, `/v3`, `/v2`) is ignored. An omitted one is derived from the Host the client used, with the port
+   * the surface listens on.
    */
   readonly endpoints?: Partial<ServiceEndpoints>
   /** The catalog region. @default 'RegionOne' */
@@ -49,6 +50,18 @@ export interface ApiServersOptions extends LoggingOptions {
   readonly tokenCache?: TokenCacheOptions
   /** Compute route modules served besides the built-in ones (an API extension). */
   readonly extraComputeRoutes?: readonly ComputeRoutesFactory[]
+}
+
+/**
+ * Endpoint roots without a trailing slash or version segment: `http://h:8774/v2.1` → `http://h:8774`,
+ * `http://h:5000/v3/` → `http://h:5000` (the catalog and links add the versions themselves).
+ */
+export function normaliseEndpoints(given: Partial<ServiceEndpoints> | undefined): Partial<ServiceEndpoints> {
+  const out: Partial<Record<keyof ServiceEndpoints, string>> = {}
+  for (const [name, url] of Object.entries(given ?? {}) as [keyof ServiceEndpoints, string | undefined][]) {
+    if (url) out[name] = url.replace(/\/+$/, '').replace(/\/v\d+(?:\.\d+)?$/, '')
+  }
+  return out
 }
 
 /** The ports (or a host) {@link ApiServers.listen} binds. */
@@ -85,26 +98,36 @@ export interface ApiServers {
  * ```ts
  * const deployment = createDeployment({ database: { kind: 'sqlite', filename: 'novum.sqlite' } })
  * await deployment.start()
- * const servers = await createApiServers(deployment.api, { logger: pino() })
+ * const servers = createApiServers(deployment.api, { logger: pino() })
  * await servers.listen({ host: '0.0.0.0' })
  * ```
  */
-export async function createApiServers(services: ApiHttpServices, options: ApiServersOptions = {}): Promise<ApiServers> {
+export function createApiServers(services: ApiHttpServices, options: ApiServersOptions = {}): ApiServers {
+  const endpoints = normaliseEndpoints(options.endpoints)
   const tokenCache = new TokenCache(options.tokenCache)
   const logging: LoggingOptions = {
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.requestLogging !== undefined ? { requestLogging: options.requestLogging } : {}),
   }
-  const identityUri = options.endpoints?.identity
-    ? options.endpoints.identity.replace(/\/+$/, '')
-    : (request: FastifyRequest) => `${request.protocol}://${(request.hostname || 'localhost').replace(/:\d+$/, '')}:${DEFAULT_PORTS.identity}`
+  // Ports actually bound by listen() (port 0 picks one), so derived URLs name the right port.
+  const boundPorts: Partial<Record<keyof ServiceEndpoints, number>> = {}
+  const derived = (request: FastifyRequest, name: keyof ServiceEndpoints): string =>
+    endpoints[name] ??
+    `${request.protocol}://${(request.hostname || 'localhost').replace(/:\d+$/, '')}:${boundPorts[name] ?? DEFAULT_PORTS[name]}`
+  const identityUri = (request: FastifyRequest): string => derived(request, 'identity')
+  const endpointsFor = (request: FastifyRequest): ServiceEndpoints => ({
+    compute: derived(request, 'compute'),
+    identity: derived(request, 'identity'),
+    image: derived(request, 'image'),
+    placement: derived(request, 'placement'),
+  })
 
-  const compute = await createComputeApp({
+  const compute = createComputeApp({
     ...logging,
     tokens: services.identity,
     tokenCache,
     identityUri,
-    ...(options.endpoints?.compute ? { publicUrl: options.endpoints.compute } : {}),
+    ...(endpoints.compute ? { publicUrl: endpoints.compute } : {}),
     ...(options.maxLimit !== undefined ? { maxLimit: options.maxLimit } : {}),
     routes: [
       serverRoutes({ compute: services.computeApi, policy: services.policy }),
@@ -115,22 +138,22 @@ export async function createApiServers(services: ApiHttpServices, options: ApiSe
       ...(options.extraComputeRoutes ?? []),
     ],
   })
-  const identity = await createIdentityApp({
+  const identity = createIdentityApp({
     ...logging,
     identity: services.identity,
     tokenCache,
-    ...(options.endpoints ? { endpoints: options.endpoints } : {}),
+    endpoints: endpointsFor,
     ...(options.region ? { region: options.region } : {}),
   })
-  const image = await createImageApp({
+  const image = createImageApp({
     ...logging,
     images: services.images,
     tokens: services.identity,
     tokenCache,
     identityUri,
-    ...(options.endpoints?.image ? { publicUrl: options.endpoints.image } : {}),
+    ...(endpoints.image ? { publicUrl: endpoints.image } : {}),
   })
-  const placement = await createPlacementApp(logging)
+  const placement = createPlacementApp(logging)
   const apps = { compute, identity, image, placement }
 
   return {
@@ -141,6 +164,8 @@ export async function createApiServers(services: ApiHttpServices, options: ApiSe
       const out = {} as Record<keyof ServiceEndpoints, string>
       for (const name of Object.keys(apps) as (keyof ServiceEndpoints)[]) {
         out[name] = await apps[name].listen({ host, port: listenOptions.ports?.[name] ?? DEFAULT_PORTS[name] })
+        const address = apps[name].server.address()
+        if (address && typeof address === 'object') boundPorts[name] = address.port
       }
       return out
     },

@@ -1,5 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { RequestContext } from '@novum/core'
+import type { Logger, RequestContext } from '@novum/core'
 import { resolveError, type ResolvedError } from './error-status.js'
 import { installJsonBodyParser, type JsonBodyParserOptions } from './json-body.js'
 import { generateRequestId, REQUEST_ID_HEADER } from './request-id.js'
@@ -18,10 +18,10 @@ declare module 'fastify' {
 /** Logging options shared by every surface. */
 export interface LoggingOptions {
   /**
-   * The pino logger (or any fastify-compatible logger) request loggers are children of. Each request's child
-   * carries `req_id` = the `x-openstack-request-id`. Omit for no logging.
+   * The pino logger (or core's {@link Logger}, which a pino logger satisfies) that request loggers are children
+   * of. Each request's child carries `req_id` = the `x-openstack-request-id`. Omit for no logging.
    */
-  readonly logger?: FastifyBaseLogger
+  readonly logger?: FastifyBaseLogger | Logger
   /** Log one "incoming request" and one "request completed" line per request. @default true when a logger is given */
   readonly requestLogging?: boolean
 }
@@ -35,7 +35,29 @@ export interface BaseAppOptions extends LoggingOptions, JsonBodyParserOptions {
   /** Builds the surface's error body (Nova fault, Keystone error, webob JSON) for a resolved error. */
   readonly errorBody: (error: ResolvedError) => unknown
   /** Answers requests no route matched; a 404 in the surface's error body by default. */
-  readonly notFound?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply
+  readonly notFound?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | Promise<FastifyReply>
+}
+
+/**
+ * fastify wants a pino-shaped logger (`fatal`, `silent`, `level`); core's {@link Logger} is a subset. A pino logger
+ * passes through unchanged; anything else is wrapped (`fatal` goes to `error`).
+ */
+export function toFastifyLogger(logger: FastifyBaseLogger | Logger): FastifyBaseLogger {
+  const l = logger as Partial<FastifyBaseLogger>
+  if (typeof l.fatal === 'function' && typeof l.silent === 'function' && typeof l.level === 'string') return logger as FastifyBaseLogger
+  const core = logger as Logger
+  const noop = (): void => {}
+  return {
+    level: 'info',
+    trace: core.trace.bind(core),
+    debug: core.debug.bind(core),
+    info: core.info.bind(core),
+    warn: core.warn.bind(core),
+    error: core.error.bind(core),
+    fatal: core.error.bind(core),
+    silent: noop,
+    child: (bindings: Record<string, unknown>) => toFastifyLogger(core.child(bindings)),
+  } as unknown as FastifyBaseLogger
 }
 
 /** A fault that cannot be produced by the handler, for error paths that bypass it. */
@@ -57,7 +79,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown, e
 export function createBaseApp(options: BaseAppOptions): FastifyInstance {
   const logging = options.logger !== undefined
   const app = Fastify({
-    ...(logging ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.logger !== undefined ? { loggerInstance: toFastifyLogger(options.logger) } : { logger: false }),
     logController: new LogController({ requestIdLogLabel: 'req_id', disableRequestLogging: !logging || options.requestLogging === false }),
     genReqId: generateRequestId,
     requestIdHeader: false,

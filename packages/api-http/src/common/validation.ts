@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { Ajv, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { HttpError } from './http-error.js'
 
@@ -54,6 +54,23 @@ function numberFromString(value: unknown): number | undefined {
   return Number.isFinite(n) ? n : undefined
 }
 
+/**
+ * jsonschema checks `pattern` before `minimum` in Nova's schemas (dict order); ajv runs custom keywords first.
+ * So a string that fails its schema's `pattern` is left for `pattern` to report.
+ */
+function patternAllows(parent: AnySchemaObject | undefined, data: unknown): boolean {
+  const pattern = parent?.pattern
+  if (typeof data !== 'string' || typeof pattern !== 'string') return true
+  let re = PATTERN_CACHE.get(pattern)
+  if (!re) {
+    re = new RegExp(pattern, 'u')
+    PATTERN_CACHE.set(pattern, re)
+  }
+  return re.test(data)
+}
+
+const PATTERN_CACHE = new Map<string, RegExp>()
+
 /** Creates the ajv instance used by every surface: Nova's formats, no coercion, no defaults, no stripping. */
 export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: false, strict: false, verbose: true, coerceTypes: false, useDefaults: false, removeAdditional: false })
@@ -88,7 +105,8 @@ export function createAjv(): Ajv {
     keyword: 'novaMinimum',
     schemaType: 'number',
     errors: true,
-    validate: function novaMinimum(this: unknown, limit: number, data: unknown): boolean {
+    validate: function novaMinimum(this: unknown, limit: number, data: unknown, parent?: AnySchemaObject): boolean {
+      if (!patternAllows(parent, data)) return true
       const n = numberFromString(data)
       if (n === undefined || n >= limit) return true
       ;(novaMinimum as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: 'minimum', params: { limit, value: n }, data } as Partial<ErrorObject>]
@@ -99,7 +117,8 @@ export function createAjv(): Ajv {
     keyword: 'novaExclusiveMinimum',
     schemaType: 'number',
     errors: true,
-    validate: function novaExclusiveMinimum(this: unknown, limit: number, data: unknown): boolean {
+    validate: function novaExclusiveMinimum(this: unknown, limit: number, data: unknown, parent?: AnySchemaObject): boolean {
+      if (!patternAllows(parent, data)) return true
       const n = numberFromString(data)
       if (n === undefined || n > limit) return true
       ;(novaExclusiveMinimum as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: 'exclusiveMinimum', params: { limit, value: n }, data } as Partial<ErrorObject>]
@@ -110,7 +129,8 @@ export function createAjv(): Ajv {
     keyword: 'novaMaximum',
     schemaType: 'number',
     errors: true,
-    validate: function novaMaximum(this: unknown, limit: number, data: unknown): boolean {
+    validate: function novaMaximum(this: unknown, limit: number, data: unknown, parent?: AnySchemaObject): boolean {
+      if (!patternAllows(parent, data)) return true
       const n = numberFromString(data)
       if (n === undefined || n <= limit) return true
       ;(novaMaximum as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: 'maximum', params: { limit, value: n }, data } as Partial<ErrorObject>]
@@ -292,6 +312,8 @@ export function novaValidationMessage(errors: readonly ErrorObject[], kind: 'bod
 /** Compiles schemas once, at start-up, into {@link Validator}s. */
 export class SchemaCompiler {
   private readonly ajv: Ajv
+  /** Identical schemas (the same shape in several microversion ranges) are compiled once. */
+  private readonly compiled = new Map<string, ValidateFunction>()
 
   constructor(ajv: Ajv = createAjv()) {
     this.ajv = ajv
@@ -299,14 +321,24 @@ export class SchemaCompiler {
 
   /** Compiles a request-body schema written in Nova's dialect. */
   body(schema: JsonSchema): Validator {
-    return this.wrap(this.ajv.compile(toAjvSchema(schema) as object), 'body')
+    return this.wrap(this.compile(schema), 'body')
   }
 
   /**
    * Compiles a query schema in Nova's dialect: each parameter is an array of strings (see {@link normalizeQuery}).
    */
   query(schema: JsonSchema): Validator {
-    return this.wrap(this.ajv.compile(toAjvSchema(schema) as object), 'query')
+    return this.wrap(this.compile(schema), 'query')
+  }
+
+  private compile(schema: JsonSchema): ValidateFunction {
+    const key = JSON.stringify(schema)
+    let fn = this.compiled.get(key)
+    if (!fn) {
+      fn = this.ajv.compile(toAjvSchema(schema) as object)
+      this.compiled.set(key, fn)
+    }
+    return fn
   }
 
   private wrap(fn: ValidateFunction, kind: 'body' | 'query'): Validator {

@@ -61,7 +61,7 @@ const testRoutes: ComputeRoutesFactory = ({ schemas }) => {
 describe('createComputeApp', () => {
   let app: FastifyInstance
   beforeAll(async () => {
-    app = await createComputeApp({ tokens, identityUri: 'http://keystone:5000', routes: [testRoutes] })
+    app = createComputeApp({ tokens, identityUri: 'http://keystone:5000', routes: [testRoutes] })
     await app.ready()
   })
   afterAll(async () => {
@@ -254,6 +254,11 @@ describe('createComputeApp', () => {
       expect(res.headers['x-compute-request-id']).toBe(id)
       expect(res.json().id).toBe(id)
       expect(res.json().ctx.requestId).toBe(id)
+    })
+
+    it('an unknown path under /v2.1 needs a token first, as behind keystonemiddleware', async () => {
+      const res = await app.inject({ method: 'GET', url: '/v2.1/nothing-here' })
+      expect(res.statusCode).toBe(401)
     })
 
     it.each(['/', '/v2.1/nothing', '/v2.1/echo'])('%s without a token still has request ids', async (url) => {

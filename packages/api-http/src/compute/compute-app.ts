@@ -142,21 +142,24 @@ export function requireMicroversion(request: FastifyRequest, min: Microversion, 
  * `/`, `/v2` and `/v2.1`; everything else under `/v2.1` and `/v2.1/{project_id}` behind `X-Auth-Token`, with
  * microversion negotiation and Nova fault bodies.
  */
-export async function createComputeApp(options: ComputeAppOptions): Promise<FastifyInstance> {
+export function createComputeApp(options: ComputeAppOptions): FastifyInstance {
+  const cache = options.tokenCache ?? new TokenCache()
+  const authHook = createAuthHook({ validator: options.tokens, cache, identityUri: options.identityUri })
   const app = createBaseApp({
     ...options,
     extraJsonTypes: ['application/vnd.openstack.compute+json'],
     extraRequestIdHeaders: [COMPUTE_REQUEST_ID_HEADER],
     errorBody: computeFaultBody,
-    notFound: (request, reply) => {
+    // Like keystonemiddleware in front of Nova's router: an unknown path under a version still needs a token.
+    notFound: async (request, reply) => {
       const path = request.url.split('?')[0] ?? '/'
       if (path.startsWith('/v2.1/') || path.startsWith('/v2/')) {
-        return reply.code(404).type('application/json; charset=UTF-8').send(computeFaultBody({ statusCode: 404, message: 'The resource could not be found.' }))
+        await authHook(request, reply)
+        throw new HttpError(404, 'The resource could not be found.')
       }
       return reply.code(300).type('application/json; charset=UTF-8').send(computeChoicesDocument(baseUrl(request, options.publicUrl), path))
     },
   })
-  const cache = options.tokenCache ?? new TokenCache()
   const deps: ComputeRouteDeps = { schemas: new SchemaCompiler(), links: new ComputeLinks(options.publicUrl), maxLimit: options.maxLimit ?? 1000 }
   const modules = options.routes.map((factory) => factory(deps))
   const names = new Set<string>()
@@ -166,7 +169,7 @@ export async function createComputeApp(options: ComputeAppOptions): Promise<Fast
   }
   const root = (request: FastifyRequest): string => baseUrl(request, options.publicUrl)
 
-  app.register(async (versions) => {
+  void app.register(async (versions) => {
     versions.get('/', async (request) => computeVersionsDocument(root(request)))
     versions.get('/v2.1', async (request) => computeVersionDocument(root(request), 'v2.1'))
     versions.get('/v2.1/', async (request) => computeVersionDocument(root(request), 'v2.1'))
@@ -174,8 +177,8 @@ export async function createComputeApp(options: ComputeAppOptions): Promise<Fast
     versions.get('/v2/', async (request) => computeVersionDocument(root(request), 'v2.0'))
   })
 
-  const authHook = createAuthHook({ validator: options.tokens, cache, identityUri: options.identityUri })
-  await app.register(async (scope) => {
+  // Plugins load when the app is readied (listen/inject/ready), so building the app stays synchronous.
+  void app.register(async (scope) => {
     scope.addHook('onRequest', authHook)
     scope.addHook('onRequest', microversionHook)
     scope.addHook('preHandler', projectInUrlHook)

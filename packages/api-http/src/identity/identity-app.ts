@@ -36,10 +36,11 @@ export interface ServiceEndpoints {
 export interface IdentityAppOptions extends LoggingOptions {
   readonly identity: IdentityService
   /**
-   * The endpoints the catalog advertises. Omitted ones are derived from the Host the client used for the identity
-   * endpoint, with the default ports (8774, 5000, 9292, 8778) — right for an all-in-one host.
+   * The endpoints the catalog advertises, or a function deriving them from the request. Omitted ones are derived
+   * from the Host the client used for the identity endpoint, with the default ports (8774, 5000, 9292, 8778) —
+   * right for an all-in-one host.
    */
-  readonly endpoints?: Partial<ServiceEndpoints>
+  readonly endpoints?: Partial<ServiceEndpoints> | ((request: FastifyRequest) => Partial<ServiceEndpoints>)
   /** @default 'RegionOne' */
   readonly region?: string
   /** The token cache of the compute and image apps, so a revoked token stops working there at once. */
@@ -109,14 +110,14 @@ function invalid(field: string, message: string): HttpError {
 }
 
 /** Parses Keystone's `POST /v3/auth/tokens` body (password method, project or no scope). */
-function parseAuthBody(body: unknown): AuthenticateRequest {
+function parseAuthBody(body: unknown, unauthorized: (message?: string) => HttpError): AuthenticateRequest {
   const auth = (body as { auth?: unknown } | undefined)?.auth
   if (!auth || typeof auth !== 'object') throw invalid('auth', "'auth' is a required property")
   const identity = (auth as { identity?: unknown }).identity as { methods?: unknown; password?: unknown } | undefined
   if (!identity || typeof identity !== 'object') throw invalid('auth', "'identity' is a required property")
   if (!Array.isArray(identity.methods) || identity.methods.length === 0) throw invalid('identity', "'methods' is a required property")
   if (!identity.methods.includes('password')) {
-    throw new HttpError(401, `Attempted to authenticate with an unsupported method: ${String(identity.methods[0])}`)
+    throw unauthorized(`Attempted to authenticate with an unsupported method: ${String(identity.methods[0])}`)
   }
   const user = (identity.password as { user?: unknown } | undefined)?.user as Record<string, unknown> | undefined
   if (!user || typeof user !== 'object') throw invalid('identity/password', "'user' is a required property")
@@ -130,7 +131,7 @@ function parseAuthBody(body: unknown): AuthenticateRequest {
   const scope = (auth as { scope?: unknown }).scope
   if (scope !== undefined && scope !== 'unscoped') {
     const p = (scope as { project?: Record<string, unknown> } | null)?.project
-    if (!p || typeof p !== 'object') throw new HttpError(401, AUTH_REQUIRED_MESSAGE)
+    if (!p || typeof p !== 'object') throw unauthorized()
     const pd = p.domain as Record<string, unknown> | undefined
     const id = str(p.id)
     const name = str(p.name)
@@ -152,21 +153,24 @@ function parseAuthBody(body: unknown): AuthenticateRequest {
  * scope (`POST /v3/auth/tokens` → 201 + `X-Subject-Token`), token validation (`GET`/`HEAD`), revocation
  * (`DELETE`), `GET /v3/auth/projects` and `GET /v3/auth/catalog`. Errors use Keystone's `{"error": {…}}` body.
  */
-export async function createIdentityApp(options: IdentityAppOptions): Promise<FastifyInstance> {
+export function createIdentityApp(options: IdentityAppOptions): FastifyInstance {
   const app = createBaseApp({ ...options, errorBody: keystoneErrorBody })
   const identity = options.identity
   const region = options.region ?? 'RegionOne'
 
-  const root = (request: FastifyRequest): string => options.endpoints?.identity?.replace(/\/+$/, '') ?? baseUrl(request, undefined)
+  const configured = (request: FastifyRequest): Partial<ServiceEndpoints> =>
+    typeof options.endpoints === 'function' ? options.endpoints(request) : (options.endpoints ?? {})
+  const root = (request: FastifyRequest): string => configured(request).identity?.replace(/\/+$/, '') ?? baseUrl(request, undefined)
   const endpointsFor = (request: FastifyRequest): ServiceEndpoints => {
+    const given = configured(request)
     const host = (request.hostname || 'localhost').replace(/:\d+$/, '')
     const proto = request.protocol
     const derive = (port: number): string => `${proto}://${host}:${port}`
     return {
-      compute: options.endpoints?.compute ?? derive(8774),
-      identity: options.endpoints?.identity ?? root(request),
-      image: options.endpoints?.image ?? derive(9292),
-      placement: options.endpoints?.placement ?? derive(8778),
+      compute: given.compute ?? derive(8774),
+      identity: given.identity ?? root(request),
+      image: given.image ?? derive(9292),
+      placement: given.placement ?? derive(8778),
     }
   }
   const challenge = (request: FastifyRequest) => ({ 'WWW-Authenticate': `Keystone uri="${root(request)}"` })
@@ -251,7 +255,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Fa
   const wantsCatalog = (request: FastifyRequest): boolean => !Object.prototype.hasOwnProperty.call(request.query ?? {}, 'nocatalog')
 
   app.post('/v3/auth/tokens', async (request, reply) => {
-    const req = parseAuthBody(request.body)
+    const req = parseAuthBody(request.body, (message) => unauthorized(request, message))
     let result
     try {
       result = await identity.authenticate(req)

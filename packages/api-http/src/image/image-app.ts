@@ -89,7 +89,7 @@ function single(query: Record<string, unknown>, key: string): string | undefined
  * `GET /v2/images` (paged with `limit`/`marker`, filters `name`, `status`, `visibility`, `owner`) and
  * `GET /v2/images/{id}`, behind `X-Auth-Token`.
  */
-export async function createImageApp(options: ImageAppOptions): Promise<FastifyInstance> {
+export function createImageApp(options: ImageAppOptions): FastifyInstance {
   const app = createBaseApp({ ...options, errorBody: glanceErrorBody })
   const cache = options.tokenCache ?? new TokenCache()
   const versions = (request: FastifyRequest) => {
@@ -102,7 +102,7 @@ export async function createImageApp(options: ImageAppOptions): Promise<FastifyI
   app.get('/versions', async (request) => versions(request))
 
   const auth = createAuthHook({ validator: options.tokens, cache, identityUri: options.identityUri })
-  await app.register(async (v2) => {
+  void app.register(async (v2) => {
     v2.addHook('onRequest', auth)
     v2.get('/v2/images', async (request) => {
       const query = (request.query ?? {}) as Record<string, unknown>

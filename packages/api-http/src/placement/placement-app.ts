@@ -22,7 +22,7 @@ export type PlacementAppOptions = LoggingOptions
  * The Placement API app (port 8778). This issue serves only the unauthenticated root version document; the
  * resource routes come later and will be registered on the returned instance.
  */
-export async function createPlacementApp(options: PlacementAppOptions = {}): Promise<FastifyInstance> {
+export function createPlacementApp(options: PlacementAppOptions = {}): FastifyInstance {
   const app = createBaseApp({ ...options, errorBody: (e) => placementErrorBody(e) })
   app.get('/', async (_request, reply) => {
     reply.header('OpenStack-API-Version', `placement ${PLACEMENT_MIN_VERSION}`).header('Vary', 'OpenStack-API-Version')

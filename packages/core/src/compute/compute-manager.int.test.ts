@@ -17,14 +17,22 @@ import type { SpawnOptions } from '../virt/virt-driver.js'
 import { ComputeManager, type ComputeManagerOptions } from './compute-manager.js'
 import { ComputeRpcClient } from './compute-rpc.js'
 
-/** The fake driver, instrumented to count concurrent spawns (an extended fake, not a mock). */
-class CountingDriver extends FakeVirtDriver {
+/** The fake driver, instrumented to count concurrent spawns and to hold them at a gate (an extended fake, not a mock). */
+class GatedDriver extends FakeVirtDriver {
   running = 0
   peak = 0
+  private open!: () => void
+  private readonly gate = new Promise<void>((resolve) => {
+    this.open = resolve
+  })
+  release(): void {
+    this.open()
+  }
   override async spawn(instance: Instance, image: ImageMeta, options: SpawnOptions): Promise<void> {
     this.running++
     this.peak = Math.max(this.peak, this.running)
     try {
+      await this.gate
       await super.spawn(instance, image, options)
     } finally {
       this.running--
@@ -202,11 +210,16 @@ describe(ComputeManager.name, () => {
     })
 
     it('keeps at most maxConcurrentBuilds spawns running at once', async () => {
-      const driver = new CountingDriver({ hostname: 'compute-1', delayMs: { spawn: 5 } })
-      await startCompute('compute-1', {}, { maxConcurrentBuilds: 2 }, driver)
+      const driver = new GatedDriver({ hostname: 'compute-1' })
+      const { compute } = await startCompute('compute-1', {}, { maxConcurrentBuilds: 2 }, driver)
       const { uuids } = await boot({ count: 6, flavor: { vcpus: 1, memoryMb: 512, rootGb: 1 } })
+      // every build has arrived: two hold a permit (and sit in spawn), four wait for one
+      await vi.waitFor(() => expect(compute.buildSlots).toEqual({ running: 2, waiting: 4 }))
+      await vi.waitFor(() => expect(driver.running).toBe(2))
+      driver.release()
       for (const uuid of uuids) await waitForState(uuid, { vmState: 'active' })
       expect(driver.peak).toBe(2)
+      await vi.waitFor(() => expect(compute.buildSlots).toEqual({ running: 0, waiting: 0 }))
     })
 
     it('reschedules a failed spawn to the alternate host through the conductor', async () => {
@@ -237,7 +250,7 @@ describe(ComputeManager.name, () => {
       const { uuids } = await boot()
       const uuid = uuids[0]!
       await waitForState(uuid, { vmState: 'error', taskState: null, host: null, node: null })
-      const fault = await tdb.db.selectFrom('instance_faults').selectAll().where('instance_uuid', '=', uuid).executeTakeFirstOrThrow()
+      const fault = await vi.waitFor(() => tdb.db.selectFrom('instance_faults').selectAll().where('instance_uuid', '=', uuid).executeTakeFirstOrThrow())
       expect(fault).toMatchObject({ code: 500, message: 'fake hypervisor refused the guest', host: 'compute-1' })
       expect((await placement.getAllocations(uuid)).allocations).toEqual({})
     })
@@ -248,8 +261,11 @@ describe(ComputeManager.name, () => {
       const { uuids } = await boot()
       const uuid = uuids[0]!
       await waitForState(uuid, { vmState: 'error', taskState: null })
-      const faults = await tdb.db.selectFrom('instance_faults').selectAll().where('instance_uuid', '=', uuid).execute()
-      expect(faults).toHaveLength(1)
+      const faults = await vi.waitFor(async () => {
+        const rows = await tdb.db.selectFrom('instance_faults').selectAll().where('instance_uuid', '=', uuid).execute()
+        expect(rows).toHaveLength(1)
+        return rows
+      })
       expect(faults[0]!.message).toBe(
         `Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance ${uuid}. Failures: compute-1: no room on compute-1; compute-2: no room on compute-2`,
       )
@@ -276,11 +292,12 @@ describe(ComputeManager.name, () => {
       await computeRpc.startInstance(start.context, start.instance)
       await waitForState(uuid, { vmState: 'active', taskState: null, powerState: PowerState.RUNNING })
       await vi.waitFor(() => expect(eventTypes(uuid).slice(2)).toEqual(['instance.power_off.start', 'instance.power_off.end', 'instance.power_on.start', 'instance.power_on.end']))
-      const events = await eventsOf(uuid)
-      expect(events.slice(2)).toEqual([
-        { action: 'stop', event: 'compute_stop_instance', result: 'Success' },
-        { action: 'start', event: 'compute_start_instance', result: 'Success' },
-      ])
+      await vi.waitFor(async () =>
+        expect((await eventsOf(uuid)).slice(2)).toEqual([
+          { action: 'stop', event: 'compute_stop_instance', result: 'Success' },
+          { action: 'start', event: 'compute_start_instance', result: 'Success' },
+        ]),
+      )
     })
 
     it.each(['SOFT', 'HARD'] as const)('reboots (%s) through the pending and started task states', async (type) => {
@@ -291,7 +308,7 @@ describe(ComputeManager.name, () => {
       await vi.waitFor(() => expect(eventTypes(uuid).slice(2)).toEqual(['instance.reboot.start', 'instance.reboot.end']))
       const start = notifications.find((n) => n.eventType === 'instance.reboot.start')!
       expect((start.payload['nova_object.data'] as Record<string, unknown>).task_state).toBe(type === 'SOFT' ? 'reboot_pending' : 'reboot_pending_hard')
-      expect((await eventsOf(uuid)).at(-1)).toEqual({ action: 'reboot', event: 'compute_reboot_instance', result: 'Success' })
+      await vi.waitFor(async () => expect((await eventsOf(uuid)).at(-1)).toEqual({ action: 'reboot', event: 'compute_reboot_instance', result: 'Success' }))
     })
 
     it('hard-reboots a stopped server back to active', async () => {
@@ -314,7 +331,7 @@ describe(ComputeManager.name, () => {
       await vi.waitFor(() => expect(eventTypes(uuid).slice(2)).toEqual(['instance.delete.start', 'instance.delete.end']))
       const end = notifications.find((n) => n.eventType === 'instance.delete.end')!
       expect((end.payload['nova_object.data'] as Record<string, unknown>).state).toBe('deleted')
-      expect((await eventsOf(uuid)).at(-1)).toEqual({ action: 'delete', event: 'compute_terminate_instance', result: 'Success' })
+      await vi.waitFor(async () => expect((await eventsOf(uuid)).at(-1)).toEqual({ action: 'delete', event: 'compute_terminate_instance', result: 'Success' }))
     })
 
     it('records an Error event and a fault, and clears the task, when the driver fails a stop', async () => {

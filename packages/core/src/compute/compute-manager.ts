@@ -157,6 +157,11 @@ export class ComputeManager {
     return this.nodeUuids
   }
 
+  /** Builds holding a `maxConcurrentBuilds` permit, and builds waiting for one. */
+  get buildSlots(): { readonly running: number; readonly waiting: number } {
+    return { running: this.buildSemaphore.inUse, waiting: this.buildSemaphore.waiting }
+  }
+
   /** Consecutive failed builds (Nova `failed_builds` stat; reset by a successful build). */
   get consecutiveFailedBuilds(): number {
     return this.failedBuilds
@@ -368,8 +373,9 @@ export class ComputeManager {
       return
     }
     try {
-      await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.ERROR, taskState: null, powerState: PowerState.NOSTATE, ...clearHost }, { expectedTaskState: [TaskState.SPAWNING] })
+      // NOTE: the fault first, so whoever sees the instance in ERROR also sees why.
       await this.conductor.instanceFaultCreate(context, { instanceUuid: uuid, code: faultCode(error.code), message: error.message, details: error.stack ?? null, host: this.host })
+      await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.ERROR, taskState: null, powerState: PowerState.NOSTATE, ...clearHost }, { expectedTaskState: [TaskState.SPAWNING] })
     } catch (err) {
       log.info(`instance ${uuid} changed before it could be set to error: ${(err as Error).message}`)
     }
@@ -493,14 +499,14 @@ export class ComputeManager {
     const log = this.logger.child({ req_id: context.requestId, instance_uuid: instance.uuid })
     log.warn({ err: error }, `${method} of instance ${instance.uuid} failed: ${error.message}`)
     let updated = instance
+    await this.conductor
+      .instanceFaultCreate(context, { instanceUuid: instance.uuid, code: faultCode(error.code), message: error.message, details: error.stack ?? null, host: this.host })
+      .catch((err: unknown) => log.warn({ err }, `could not record the fault of ${instance.uuid}`))
     try {
       updated = await this.conductor.instanceUpdate(context, instance.uuid, patch, expectedTaskState ? { expectedTaskState } : {})
     } catch (err) {
       log.info(`could not record the failure state of ${instance.uuid}: ${(err as Error).message}`)
     }
-    await this.conductor
-      .instanceFaultCreate(context, { instanceUuid: instance.uuid, code: faultCode(error.code), message: error.message, details: error.stack ?? null, host: this.host })
-      .catch((err: unknown) => log.warn({ err }, `could not record the fault of ${instance.uuid}`))
     if (errorEvent) {
       await this.notifier.instanceAction(context, updated, errorEvent, { fault: faultFromError(error, { moduleName: 'novum.compute.manager', functionName: method }) })
     }

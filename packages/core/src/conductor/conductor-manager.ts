@@ -378,7 +378,7 @@ export class ConductorManager {
     try {
       const instance = await this.instances.find(uuid)
       if (instance) {
-        await this.instances.update(uuid, { vmState: 'error', taskState: null }, { updatedAt: isoNow(this.clock) })
+        // NOTE: the fault first, so whoever sees the instance in ERROR also sees why.
         await this.instanceFaultCreate({
           instanceUuid: uuid,
           code: faultCode(error.code),
@@ -386,6 +386,7 @@ export class ConductorManager {
           details: error.details ? JSON.stringify(error.details) : (error.stack ?? null),
           host: null,
         })
+        await this.instances.update(uuid, { vmState: 'error', taskState: null }, { updatedAt: isoNow(this.clock) })
         await this.recordEvent(context, 'create', { instanceUuid: uuid, event: event.event, result: 'Error', startTime: event.startTime, host: this.host, details: event.details, traceback: error.message })
       }
       await this.deleteBuildRequest(uuid)

@@ -247,7 +247,7 @@ describe.each(databaseKindsUnderTest())('PlacementService on %s', (kind) => {
       { resources: { DISK_GB: 1 }, reason: 'has no DISK_GB inventory' },
       { resources: { MEMORY_MB: 100 }, reason: 'breaks min_unit 256, max_unit 2048, step_size 256' },
       { resources: { MEMORY_MB: 4096 }, reason: 'breaks min_unit 256' },
-    ])('refuses $resources: $reason', async ({ resources, reason }) => {
+    ] as { resources: Record<string, number>; reason: string }[])('refuses $resources: $reason', async ({ resources, reason }) => {
       const id = await provider({ VCPU: { total: 4, allocationRatio: 2 }, MEMORY_MB: { total: 8192, minUnit: 256, maxUnit: 2048, stepSize: 256 } })
       const err = await errorOf(placement.putAllocations(fresh(), { allocations: { [id]: { resources } }, projectId: 'p', userId: 'u', consumerGeneration: null }))
       expect(err.code).toBe('CONFLICT')

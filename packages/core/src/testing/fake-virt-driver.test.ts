@@ -161,3 +161,38 @@ describe(FakeVirtDriver.name, () => {
     expect(driver.listGuests().map((g) => g.adminPassword)).toEqual(['second'])
   })
 })
+
+describe('FakeVirtDriver statePath', () => {
+  it('keeps guests and their power states across a restart', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'novum-fake-'))
+    try {
+      const statePath = join(dir, 'guests.json')
+      const first = new FakeVirtDriver({ hostname: 'persist-1', statePath })
+      await first.init()
+      const running = makeInstance({ uuid: '00000000-0000-4000-8000-0000000000a1' })
+      const stopped = makeInstance({ uuid: '00000000-0000-4000-8000-0000000000a2' })
+      await first.spawn(running, makeImageMeta(), {})
+      await first.spawn(stopped, makeImageMeta(), {})
+      await first.powerOff(stopped, { timeoutSec: 0 })
+      await first.close()
+
+      const second = new FakeVirtDriver({ hostname: 'persist-1', statePath })
+      await second.init()
+      expect([...(await second.listInstanceUuids())].sort()).toEqual([running.uuid, stopped.uuid])
+      expect((await second.getInfo(running)).state).toBe(PowerState.RUNNING)
+      expect((await second.getInfo(stopped)).state).toBe(PowerState.SHUTDOWN)
+      await second.destroy(running)
+      await second.close()
+
+      const third = new FakeVirtDriver({ hostname: 'persist-1', statePath })
+      await third.init()
+      expect(await third.listInstanceUuids()).toEqual([stopped.uuid])
+      await third.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

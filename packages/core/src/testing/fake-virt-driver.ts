@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { Subject, type Observable } from 'rxjs'
 import { ComputeError } from '../errors/compute-error.js'
 import type { ImageMeta } from '../model/image-meta.js'
@@ -95,6 +96,12 @@ export interface FakeVirtDriverConfig {
   readonly delayMs?: Partial<Record<FakeVirtOperation, number>>
   /** The time source of event timestamps and uptimes. @default systemClock */
   readonly clock?: Clock
+  /**
+   * A JSON file that keeps the guests across restarts (the reference server's simulated hosts survive a restart
+   * of the server, as real guests survive a restart of nova-compute). Written after each change, read by `init`.
+   * @default none: guests live in memory only
+   */
+  readonly statePath?: string
 }
 
 /** A guest as the fake hypervisor keeps it. */
@@ -153,6 +160,7 @@ export class FakeVirtDriver implements VirtDriver {
   private initialised = false
   private closed = false
   private bootedAt = 0
+  private saveScheduled = false
   private failSpawn: ((instance: Instance) => boolean | string) | undefined
 
   constructor(config: FakeVirtDriverConfig) {
@@ -198,6 +206,7 @@ export class FakeVirtDriver implements VirtDriver {
   /** {@inheritDoc VirtDriver.init} */
   async init(): Promise<void> {
     if (this.closed) throw new ComputeError('VIRT', `fake driver for host ${this.hostname} is closed`)
+    if (this.config.statePath && !this.initialised) this.loadState(this.config.statePath)
     this.initialised = true
     this.bootedAt = this.clock.now()
   }
@@ -207,6 +216,7 @@ export class FakeVirtDriver implements VirtDriver {
     if (this.closed) return
     this.closed = true
     this.initialised = false
+    if (this.config.statePath && this.saveScheduled) this.saveState(this.config.statePath)
     this.eventSubject.complete()
   }
 
@@ -347,12 +357,14 @@ export class FakeVirtDriver implements VirtDriver {
     if (!this.guests.has(instance.uuid)) return
     this.maybeFail('destroy', instance)
     this.guests.delete(instance.uuid)
+    this.persist()
   }
 
   /** {@inheritDoc VirtDriver.cleanup} */
   async cleanup(instance: Instance): Promise<void> {
     this.assertReady()
     this.guests.delete(instance.uuid)
+    this.persist()
   }
 
   /** {@inheritDoc VirtDriver.reboot} */
@@ -523,7 +535,37 @@ export class FakeVirtDriver implements VirtDriver {
     if (transition) this.emit(g.uuid, transition)
   }
 
+  private loadState(path: string): void {
+    if (!existsSync(path)) return
+    let saved: unknown
+    try {
+      saved = JSON.parse(readFileSync(path, 'utf8'))
+    } catch (err) {
+      throw new ComputeError('VIRT', `fake driver state file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err })
+    }
+    if (!Array.isArray(saved)) throw new ComputeError('VIRT', `fake driver state file ${path} does not hold a list of guests`)
+    for (const g of saved as MutableGuest[]) this.guests.set(g.uuid, { ...g, consoleLog: [...(g.consoleLog ?? [])] })
+  }
+
+  private saveState(path: string): void {
+    this.saveScheduled = false
+    const tmp = `${path}.tmp`
+    writeFileSync(tmp, JSON.stringify([...this.guests.values()]))
+    renameSync(tmp, path)
+  }
+
+  /** Coalesces the writes of one tick into one. */
+  private persist(): void {
+    const path = this.config.statePath
+    if (!path || this.saveScheduled) return
+    this.saveScheduled = true
+    setImmediate(() => {
+      if (this.saveScheduled && !this.closed) this.saveState(path)
+    })
+  }
+
   private emit(instanceUuid: string, transition: VirtLifecycleTransition): void {
+    this.persist()
     if (this.closed) return
     this.eventSubject.next({ kind: 'lifecycle', instanceUuid, transition, timestamp: isoNow(this.clock) })
   }

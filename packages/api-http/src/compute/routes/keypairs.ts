@@ -4,6 +4,7 @@ import { contextOf } from '../../common/auth.js'
 import type { JsonSchema } from '../../common/validation.js'
 import type { ComputeRoutesFactory } from '../compute-app.js'
 import { mv } from '../microversion.js'
+import { strtime } from '../views/time.js'
 import { intParam, lastParam, multi, NON_NEGATIVE_INT, queryValidator, versionedBody } from '../params.js'
 
 const V2_2 = mv('2.2')
@@ -47,7 +48,7 @@ export function keypairShowView(k: Keypair, version: number): Record<string, unk
     public_key: k.publicKey,
     fingerprint: k.fingerprint,
     user_id: k.userId,
-    created_at: k.createdAt,
+    created_at: strtime(k.createdAt),
     deleted: false,
     deleted_at: null,
     id: k.id,

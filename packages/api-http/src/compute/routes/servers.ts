@@ -79,7 +79,7 @@ interface ServerBody {
 /** Nova `common.get_id_from_href`: the last path segment of an id or URL. */
 function idFromHref(href: string | number): string {
   const s = String(href)
-  const path = s.includes('://') ? new URL(s).pathname : s.split('?')[0] ?? s
+  const path = (s.split('?')[0] ?? s).replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')
   return path.split('/').pop() ?? s
 }
 
