@@ -75,7 +75,7 @@ export async function startReferenceServer(options: ReferenceServerOptions, logg
     {
       database: { kind: 'sqlite', filename: join(options.dataDir, 'novum.sqlite') },
       computeHosts,
-      compute: { reportIntervalSec: options.reportIntervalSec },
+      compute: { reportIntervalMs: options.reportIntervalSec * 1000 },
       ...(options.schedulerFilters ? { scheduler: { filters: options.schedulerFilters } } : {}),
       logger: log,
     },

@@ -68,6 +68,13 @@ export { ImagePropertiesFilter } from './scheduler/filters/image-properties-filt
 export type { ImagePropertiesFilterOptions } from './scheduler/filters/image-properties-filter.js'
 export { ServerGroupAffinityFilter } from './scheduler/filters/server-group-affinity-filter.js'
 export { ServerGroupAntiAffinityFilter } from './scheduler/filters/server-group-anti-affinity-filter.js'
+export { AggregateInstanceExtraSpecsFilter } from './scheduler/filters/aggregate-instance-extra-specs-filter.js'
+export { IoOpsFilter } from './scheduler/filters/io-ops-filter.js'
+export type { IoOpsFilterOptions } from './scheduler/filters/io-ops-filter.js'
+export { NumInstancesFilter } from './scheduler/filters/num-instances-filter.js'
+export type { NumInstancesFilterOptions } from './scheduler/filters/num-instances-filter.js'
+export { SameHostFilter } from './scheduler/filters/same-host-filter.js'
+export { DifferentHostFilter } from './scheduler/filters/different-host-filter.js'
 export { RamWeigher } from './scheduler/weighers/ram-weigher.js'
 export { CpuWeigher } from './scheduler/weighers/cpu-weigher.js'
 export { DiskWeigher } from './scheduler/weighers/disk-weigher.js'
@@ -116,3 +123,8 @@ export { ComputeManager, computeEndpoint, computeNodeUsage } from './compute/ind
 export type { ComputeManagerConfig, ComputeManagerOptions, BuildAndRunInstanceArgs, NodeUsage } from './compute/index.js'
 export { Notifier, PAYLOAD_VERSIONS, versionedPayload, faultFromError, exceptionPayload, flavorPayload, instanceActionPayload, computeTaskPayload } from './notifications/index.js'
 export type { NotifierConfig, VersionedPayload, FaultInfo, InstancePayloadOptions } from './notifications/index.js'
+export { createDeployment, deploymentProviders } from './composition/create-deployment.js'
+export type { Deployment, DeploymentConfig, DeploymentRole, ComputeHostConfig, ApiServices } from './composition/create-deployment.js'
+export {
+  DEPLOYMENT_CONFIG, PLACEMENT, SCHEDULER_MANAGER, CONDUCTOR_MANAGER, COMPUTE_MANAGERS,
+} from './tokens.js'

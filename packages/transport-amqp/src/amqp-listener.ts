@@ -60,6 +60,8 @@ export class AmqpListener implements RpcListener {
   private active = 0
   private idleWaiters: (() => void)[] = []
   private stopped = false
+  /** Why the transport stopped this listener, if the broker refused it. */
+  private failure: unknown = undefined
   private ackChannel: Channel | null = null
   private ackMessage: ConsumeMessage | null = null
   private ackTimer: ReturnType<typeof setImmediate> | null = null
@@ -83,7 +85,7 @@ export class AmqpListener implements RpcListener {
    * returns the first one's promise.
    */
   attach(session: ListenerSession): Promise<void> {
-    if (this.stopped) return Promise.resolve()
+    if (this.stopped) return this.failure === undefined ? Promise.resolve() : Promise.reject(this.failure)
     if (this.attachedTo === session && this.attaching) return this.attaching
     this.attachedTo = session
     this.attaching = this.doAttach(session)
@@ -152,6 +154,12 @@ export class AmqpListener implements RpcListener {
     this.channel = null
     this.live = false
     return ch
+  }
+
+  /** Stops the listener because the broker refused to set it up; a pending `attach` for it rejects with `err`. */
+  fail(err: unknown): Channel | null {
+    this.failure ??= err
+    return this.halt()
   }
 
   private idle(): Promise<void> {

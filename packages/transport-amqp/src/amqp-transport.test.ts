@@ -344,6 +344,33 @@ if (SKIP_RABBITMQ) {
       }, 120_000)
     })
 
+    describe('broker refusals on a live connection', () => {
+      it('rejects a cast and a listen with TRANSPORT when the broker refuses to declare (PRECONDITION_FAILED), and keeps working', async () => {
+        const topic = uniqueTopic('conflict')
+        const broker = await rawBroker()
+        try {
+          const ch = await broker.createChannel()
+          // a non-durable queue under the name the transport declares durable
+          await ch.assertQueue(topic, { durable: false })
+          const client = makeTransport()
+          const castErr = await errorOf(client.cast({ topic }, 'work', {}))
+          expect(ComputeError.is(castErr, 'TRANSPORT')).toBe(true)
+          expect((castErr as ComputeError).message).toContain('PRECONDITION')
+          const server = makeTransport()
+          const listenErr = await errorOf(server.listen({ topic, server: 'a' }, { ping: () => 'pong' }))
+          expect(ComputeError.is(listenErr, 'TRANSPORT')).toBe(true)
+          // both transports are still connected and usable
+          const other = uniqueTopic('conflict-ok')
+          await server.listen({ topic: other, server: 'a' }, { ping: () => 'pong' })
+          await expect(client.call({ topic: other }, 'ping', {})).resolves.toBe('pong')
+          await expect(client.cast({ topic: other }, 'ping', {})).resolves.toBeUndefined()
+          await ch.deleteQueue(topic)
+        } finally {
+          await broker.close()
+        }
+      })
+    })
+
     describe('.notifications', () => {
       it('with lazy subscription binds on the first subscriber and sees what is sent afterwards', async () => {
         const watcher = makeTransport({ notificationSubscription: 'lazy' })

@@ -88,6 +88,8 @@ interface PendingPublish {
   readonly messageId: string
   /** When it gives up waiting for a connection. */
   readonly deadline: number
+  /** Declarations that failed on a live connection without a broker refusal (the channel went away). */
+  declareAttempts: number
   resolve(): void
   reject(err: unknown): void
 }
@@ -267,6 +269,7 @@ export class AmqpTransport implements Transport {
         confirm: true,
         messageId,
         deadline: Date.now() + this.config.publishWaitMs,
+        declareAttempts: 0,
         resolve,
         reject,
       })
@@ -291,10 +294,12 @@ export class AmqpTransport implements Transport {
           return listener
         } catch (err) {
           if (ComputeError.is(err)) throw err
-          if (isChannelError(err) && session.alive) {
+          // NOTE: one turn later, a lost connection has been noticed (session.alive is false) and the next
+          // connection will set this listener up; on a live connection the broker refused, so give up.
+          await new Promise((resolve) => setImmediate(resolve))
+          if (session.alive && !this.closed) {
             throw new ComputeError('TRANSPORT', `cannot listen on ${name}: ${(err as Error).message}`, { cause: err, details: { topic: target.topic, server: target.server } })
           }
-          // The connection went away while setting up; the next connection sets this listener up.
         }
       }
     } catch (err) {
@@ -326,6 +331,7 @@ export class AmqpTransport implements Transport {
         confirm: true,
         messageId,
         deadline: Date.now() + this.config.publishWaitMs,
+        declareAttempts: 0,
         resolve,
         reject,
       })
@@ -433,45 +439,51 @@ export class AmqpTransport implements Transport {
   private async setupSession(model: ChannelModel): Promise<void> {
     if (this.closed) throw new Error('transport closed')
     this.settingUp = model
-    const session: Session = {
-      id: ++this.sessionSeq,
-      model,
-      pub: undefined as unknown as Channel,
-      confirm: undefined as unknown as ConfirmChannel,
-      topologyChannel: null,
-      alive: true,
-      declared: new Map(),
-      returned: new Set(),
-      notificationsBound: null,
-    }
+    let session: Session | null = null
+    let closedEarly = false
     model.on('error', (err: Error) => this.logger.warn({ err }, `amqp connection error: ${err.message}`))
+    model.once('close', (err?: Error) => {
+      closedEarly = true
+      if (session) this.lose(session, err ? err.message : 'connection closed')
+    })
     coalesceSocketWrites(model)
-    model.once('close', (err?: Error) => this.lose(session, err ? err.message : 'connection closed'))
     try {
       const pub = await model.createChannel()
       const confirm = await model.createConfirmChannel()
-      Object.assign(session, { pub, confirm })
+      if (closedEarly) throw new Error('connection lost during set-up')
+      const s: Session = {
+        id: ++this.sessionSeq,
+        model,
+        pub,
+        confirm,
+        topologyChannel: null,
+        alive: true,
+        declared: new Map(),
+        returned: new Set(),
+        notificationsBound: null,
+      }
+      session = s
       for (const [ch, role] of [[pub, 'publish'], [confirm, 'confirm']] as const) {
         ch.on('error', (err: Error) => this.logger.warn({ err, channel: role }, `amqp ${role} channel error: ${err.message}`))
         // NOTE: deferred, so that when the whole connection drops its own 'close' is handled first.
         ch.on('close', () =>
           setImmediate(() => {
-            if (session.alive && this.session === session) this.recycle(session, `the ${role} channel was closed`)
+            if (s.alive && this.session === s) this.recycle(s, `the ${role} channel was closed`)
           }),
         )
       }
       pub.on('return', (message: Message) => this.onCallReturned(message))
       confirm.on('return', (message: Message) => {
         const id = message.properties.messageId as string | undefined
-        if (id) session.returned.add(id)
+        if (id) s.returned.add(id)
       })
       await pub.assertExchange(this.config.exchange, 'topic', { durable: true })
       await pub.consume(topology.directReplyTo, this.onReplyBound, { noAck: true })
-      if (this.notificationsWanted) await this.bindNotifications(session)
-      await Promise.all([...this.listeners].map((l) => l.attach(session)))
-      if (this.closed || !session.alive) throw new Error(this.closed ? 'transport closed' : 'connection lost during set-up')
+      if (this.notificationsWanted) await this.bindNotifications(s)
+      await this.attachListeners(s)
+      if (this.closed || !s.alive) throw new Error(this.closed ? 'transport closed' : 'connection lost during set-up')
     } catch (err) {
-      session.alive = false
+      if (session) session.alive = false
       throw err
     } finally {
       if (this.settingUp === model) this.settingUp = null
@@ -494,6 +506,23 @@ export class AmqpTransport implements Transport {
     for (const w of waiters) {
       if (w.timer) clearTimeout(w.timer)
       w.resolve(session)
+    }
+  }
+
+  /**
+   * Sets every listener up on a new connection. A listener the broker refuses (its queue was re-declared with
+   * other arguments, say) is stopped and logged rather than failing the connection, which would only be refused
+   * again after the backoff; a `listen()` still waiting for it rejects.
+   */
+  private async attachListeners(session: Session): Promise<void> {
+    const listeners = [...this.listeners]
+    const results = await Promise.allSettled(listeners.map((l) => l.attach(session)))
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'fulfilled') continue
+      if (!isChannelError(result.reason)) throw result.reason
+      const listener = listeners[i]!
+      this.logger.error({ err: result.reason, listener: listener.name }, `amqp: the broker refused listener ${listener.name}, which stops: ${(result.reason as Error).message}`)
+      listener.fail(result.reason)?.close().catch(noop)
     }
   }
 
@@ -631,11 +660,14 @@ export class AmqpTransport implements Transport {
     }
     declared.then(
       () => this.publishOn(session, p),
-      (err: unknown) => {
-        if (isChannelError(err) && session.alive) {
-          p.reject(new ComputeError('TRANSPORT', `cannot send ${p.what}: the broker refused to declare its destination: ${(err as Error).message}`, { cause: err }))
-        } else this.requeue(session, p)
-      },
+      (err: unknown) =>
+        // NOTE: one turn later, so that a lost connection has been noticed (session.alive is false).
+        setImmediate(() => {
+          if (!session.alive || this.closed) this.requeue(session, p)
+          else if (isChannelError(err) || ++p.declareAttempts >= 3) {
+            p.reject(new ComputeError('TRANSPORT', `cannot send ${p.what}: the broker refused to declare its destination: ${(err as Error).message}`, { cause: err }))
+          } else this.sendPublish(p) // the declaring channel went away on a live connection: try on a new one
+        }),
     )
   }
 
@@ -762,6 +794,7 @@ export class AmqpTransport implements Transport {
       confirm: false,
       messageId: correlationId,
       deadline: Date.now() + this.config.publishWaitMs,
+      declareAttempts: 0,
       resolve: noop,
       reject: (err: unknown) => this.logger.warn({ err }, `amqp: dropped the ${what}: ${(err as Error).message}`),
     })

@@ -32,6 +32,7 @@ export async function assertBrokerReachable(): Promise<void> {
     throw new Error(
       `RabbitMQ is not reachable at ${TEST_AMQP_URL.replace(/:[^:@/]*@/, ':***@')} (${(err as Error).message}). ` +
         'Start it (Debian: apt-get install rabbitmq-server) or, outside CI only, set NOVUM_SKIP_RABBITMQ=1 to skip these tests.',
+      { cause: err },
     )
   }
 }

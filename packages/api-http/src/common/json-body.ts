@@ -15,7 +15,7 @@ export interface JsonBodyParserOptions {
 
 /**
  * Replaces fastify's JSON parser so that a malformed body is a 400 whose message names the problem
- * (`Malformed request body: Unexpected token } in JSON at position 12`), an empty body is "no body" (Nova passes
+ * (`Malformed request body: Unexpected token } in JSON at position 12`), a zero-length body is "no body" (Nova passes
  * `body=None` to the controller, which its schema then rejects with a field name), and any other media type is a
  * 415 `Unsupported Content-Type`.
  */
@@ -32,7 +32,8 @@ export function installJsonBodyParser(app: FastifyInstance, options: JsonBodyPar
 
 async function parseJson(_request: FastifyRequest, body: string | Buffer): Promise<unknown> {
   const text = typeof body === 'string' ? body : body.toString('utf8')
-  if (text.trim() === '') return undefined
+  // Nova passes `body=None` only for a zero-length body; whitespace is handed to the JSON parser (and fails).
+  if (text.length === 0) return undefined
   try {
     return JSON.parse(text) as unknown
   } catch (err) {

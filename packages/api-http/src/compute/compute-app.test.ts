@@ -206,6 +206,12 @@ describe('createComputeApp', () => {
       expect(res.headers['openstack-api-version']).toBe('compute 2.1')
     })
 
+    it('a whitespace body is malformed, as in Nova', async () => {
+      const res = await post('  ')
+      expect(res.statusCode).toBe(400)
+      expect(res.json().badRequest.message).toMatch(/^Malformed request body: /)
+    })
+
     it('an empty body is "no body", rejected by the schema with the field name', async () => {
       const res = await post('')
       expect(res.statusCode).toBe(400)

@@ -72,6 +72,21 @@ describe.each(databaseKindsUnderTest())('allocation candidates on %s', (kind) =>
     expect(roots(await placement.getAllocationCandidates(request))).toEqual([])
   })
 
+  it('follows providers that are deleted, changed or moved into another tree between queries', async () => {
+    const { agg, ids } = await cloud([{ inventories: { VCPU: { total: 4 } } }, { inventories: { VCPU: { total: 4 } } }, { inventories: { VCPU: { total: 4 } } }])
+    const [a, b, c] = ids as [string, string, string]
+    const request = query(agg, { resources: { VCPU: 2 } })
+    expect(roots(await placement.getAllocationCandidates(request))).toEqual([a, b, c])
+    await placement.deleteProvider(a)
+    await placement.setInventories(b, (await placement.getInventories(b)).resourceProviderGeneration, { VCPU: { total: 1 } })
+    expect(roots(await placement.getAllocationCandidates(request))).toEqual([c])
+    // c becomes a child of b: its VCPU now serves b's tree, and the candidate names both providers' tree root.
+    await placement.updateProvider(c, { name: `cand-${c}`, parentProviderUuid: b })
+    const moved = await placement.getAllocationCandidates(request)
+    expect(roots(moved)).toEqual([c])
+    expect(moved.providerSummaries[c]).toMatchObject({ rootProviderUuid: b, parentProviderUuid: b })
+  })
+
   it('honours min_unit, max_unit and step_size', async () => {
     const { agg, ids } = await cloud([
       { inventories: { MEMORY_MB: { total: 8192, minUnit: 1024, stepSize: 512 } } },

@@ -113,6 +113,14 @@ const EMPTY: ReadonlySet<string> = new Set<string>()
 
 type Alloc = Map<CachedProvider, Map<string, number>>
 
+/** The allocation being assembled while combining request groups within one tree. */
+interface CombineState {
+  readonly alloc: Alloc
+  readonly mappings: Map<string, CachedProvider[]>
+  readonly suffixedUsed: Set<CachedProvider>
+  readonly seen: Set<string>
+}
+
 /** Evaluation of one request against a provider snapshot. */
 class Evaluator {
   /** in_tree uuid → root id. */
@@ -188,28 +196,28 @@ class Evaluator {
     }
     const choices = g.resources.map(([rc, amount]) => usable.filter((n) => fitsOn(n, rc, amount)))
     if (choices.some((c) => c.length === 0)) return
-    const pick: CachedProvider[] = []
-    const self = this
-    function* walk(i: number): Generator<Alloc> {
-      if (i === choices.length) {
-        if (!self.traitsOk(g, pick)) return
-        const out: Alloc = new Map()
-        pick.forEach((p, k) => {
-          const [rc, amount] = g.resources[k] as readonly [string, number]
-          let m = out.get(p)
-          if (!m) out.set(p, (m = new Map()))
-          m.set(rc, amount)
-        })
-        yield out
-        return
-      }
-      for (const n of choices[i] as CachedProvider[]) {
-        pick.push(n)
-        yield* walk(i + 1)
-        pick.pop()
-      }
+    yield* this.walkChoices(g, choices, [], 0)
+  }
+
+  /** The cartesian product of per-class provider choices of the unsuffixed group, checked for traits. */
+  private *walkChoices(g: NormalGroup, choices: readonly (readonly CachedProvider[])[], pick: CachedProvider[], i: number): Generator<Alloc> {
+    if (i === choices.length) {
+      if (!this.traitsOk(g, pick)) return
+      const out: Alloc = new Map()
+      pick.forEach((p, k) => {
+        const [rc, amount] = g.resources[k] as readonly [string, number]
+        let m = out.get(p)
+        if (!m) out.set(p, (m = new Map()))
+        m.set(rc, amount)
+      })
+      yield out
+      return
     }
-    yield* walk(0)
+    for (const n of choices[i] as readonly CachedProvider[]) {
+      pick.push(n)
+      yield* this.walkChoices(g, choices, pick, i + 1)
+      pick.pop()
+    }
   }
 
   /** Every candidate of one tree, combining the groups' partials; shared providers are rechecked for capacity. */
@@ -222,54 +230,52 @@ class Evaluator {
       for (const partial of this.groupPartials(g, tree)) yield { alloc: partial, mappings: new Map([[g.suffix, [...partial.keys()]]]) }
       return
     }
-    const alloc: Alloc = new Map()
-    const mappings = new Map<string, CachedProvider[]>()
-    const suffixedUsed = new Set<CachedProvider>()
-    const seen = new Set<string>()
-    const self = this
-    function* combine(i: number): Generator<{ alloc: Alloc; mappings: Map<string, CachedProvider[]> }> {
-      if (i === groups.length) {
-        const key = `${[...alloc].map(([p, m]) => `${p.id}:${[...m].sort().join(',')}`).sort().join(';')}|${[...mappings].map(([k, ps]) => `${k}=${ps.map((p) => p.id).join(',')}`).join(';')}`
-        if (seen.has(key)) return
-        seen.add(key)
-        yield { alloc: new Map([...alloc].map(([k, v]) => [k, new Map(v)])), mappings: new Map(mappings) }
-        return
+    yield* this.combine(tree, { alloc: new Map(), mappings: new Map(), suffixedUsed: new Set(), seen: new Set() }, 0)
+  }
+
+  /** Adds group `i`'s partials to the allocation built so far, recursing over the remaining groups. */
+  private *combine(tree: ProviderTree, st: CombineState, i: number): Generator<{ alloc: Alloc; mappings: Map<string, CachedProvider[]> }> {
+    const groups = this.req.groups
+    if (i === groups.length) {
+      const key = `${[...st.alloc].map(([p, m]) => `${p.id}:${[...m].sort().join(',')}`).sort().join(';')}|${[...st.mappings].map(([k, ps]) => `${k}=${ps.map((p) => p.id).join(',')}`).join(';')}`
+      if (st.seen.has(key)) return
+      st.seen.add(key)
+      yield { alloc: new Map([...st.alloc].map(([k, v]) => [k, new Map(v)])), mappings: new Map(st.mappings) }
+      return
+    }
+    const g = groups[i] as NormalGroup
+    for (const partial of this.groupPartials(g, tree)) {
+      if (this.req.isolate && g.suffix !== '' && [...partial.keys()].some((p) => st.suffixedUsed.has(p))) continue
+      // Merge, checking the combined amount wherever two groups draw from one provider and class.
+      let ok = true
+      const added: [CachedProvider, string, number][] = []
+      for (const [p, m] of partial) {
+        for (const [rc, amount] of m) {
+          const prior = st.alloc.get(p)?.get(rc) ?? 0
+          if (prior > 0 && !fitsOn(p, rc, prior + amount)) ok = false
+          added.push([p, rc, amount])
+        }
       }
-      const g = groups[i] as NormalGroup
-      for (const partial of self.groupPartials(g, tree)) {
-        if (self.req.isolate && g.suffix !== '' && [...partial.keys()].some((p) => suffixedUsed.has(p))) continue
-        // Merge, checking the combined amount wherever two groups draw from one provider and class.
-        let ok = true
-        const added: [CachedProvider, string, number][] = []
-        for (const [p, m] of partial) {
-          for (const [rc, amount] of m) {
-            const prior = alloc.get(p)?.get(rc) ?? 0
-            if (prior > 0 && !fitsOn(p, rc, prior + amount)) ok = false
-            added.push([p, rc, amount])
-          }
-        }
-        if (!ok) continue
-        for (const [p, rc, amount] of added) {
-          let m = alloc.get(p)
-          if (!m) alloc.set(p, (m = new Map()))
-          m.set(rc, (m.get(rc) ?? 0) + amount)
-        }
-        mappings.set(g.suffix, [...partial.keys()])
-        const marked = g.suffix !== '' ? [...partial.keys()].filter((p) => !suffixedUsed.has(p)) : []
-        for (const p of marked) suffixedUsed.add(p)
-        yield* combine(i + 1)
-        for (const p of marked) suffixedUsed.delete(p)
-        mappings.delete(g.suffix)
-        for (const [p, rc, amount] of added) {
-          const m = alloc.get(p) as Map<string, number>
-          const left = (m.get(rc) ?? 0) - amount
-          if (left === 0) m.delete(rc)
-          else m.set(rc, left)
-          if (m.size === 0) alloc.delete(p)
-        }
+      if (!ok) continue
+      for (const [p, rc, amount] of added) {
+        let m = st.alloc.get(p)
+        if (!m) st.alloc.set(p, (m = new Map()))
+        m.set(rc, (m.get(rc) ?? 0) + amount)
+      }
+      st.mappings.set(g.suffix, [...partial.keys()])
+      const marked = g.suffix !== '' ? [...partial.keys()].filter((p) => !st.suffixedUsed.has(p)) : []
+      for (const p of marked) st.suffixedUsed.add(p)
+      yield* this.combine(tree, st, i + 1)
+      for (const p of marked) st.suffixedUsed.delete(p)
+      st.mappings.delete(g.suffix)
+      for (const [p, rc, amount] of added) {
+        const m = st.alloc.get(p) as Map<string, number>
+        const left = (m.get(rc) ?? 0) - amount
+        if (left === 0) m.delete(rc)
+        else m.set(rc, left)
+        if (m.size === 0) st.alloc.delete(p)
       }
     }
-    yield* combine(0)
   }
 
   /** Why a tree yields nothing: the first requirement it fails. */

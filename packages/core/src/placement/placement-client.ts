@@ -151,18 +151,21 @@ export interface ProviderRejection {
  *   in an allocation).
  */
 export interface PlacementClient {
+  /** The provider with this uuid, or null. */
   getProvider(uuid: string): Promise<ResourceProvider | null>
   /**
    * Creates the provider if needed and makes its inventories and traits match `report`, retrying generation
    * conflicts (what the resource tracker does through `update_provider_tree`).
    */
   syncProviderTree(report: ProviderTreeReport): Promise<ResourceProvider>
+  /** `GET /allocation_candidates`: allocation requests in root-provider order (at most `limit`) and provider summaries. */
   getAllocationCandidates(request: AllocationCandidatesRequest): Promise<AllocationCandidates>
   /**
    * Optional: for every root provider that yields no candidate for `request` (limit ignored), the first
    * requirement it fails. The scheduler uses it to say why hosts were missing from Placement's answer.
    */
   explainAllocationCandidates?(request: AllocationCandidatesRequest): Promise<readonly ProviderRejection[]>
+  /** The consumer's allocations and generation (`{ allocations: {}, consumerGeneration: null }` when it has none). */
   getAllocations(consumerUuid: string): Promise<ConsumerAllocations>
   /** Replaces the consumer's allocations atomically (a claim); capacity and generations are checked. */
   putAllocations(consumerUuid: string, request: PutAllocationsRequest): Promise<void>

@@ -301,8 +301,8 @@ export class PlacementService implements PlacementClient {
       const f = [...filter.forbiddenAggregates]
       q = q.where('rp.id', 'not in', (eb) => eb.selectFrom('resource_provider_aggregates').select('resource_provider_id').where('aggregate_uuid', 'in', f))
     }
-    const traitSub = (name: string) => (eb: any) =>
-      eb.selectFrom('resource_provider_traits as rpt').innerJoin('traits as t', 't.id', 'rpt.trait_id').select('rpt.resource_provider_id').where('t.name', '=', name)
+    const traitSub = (name: string) =>
+      this.db.selectFrom('resource_provider_traits as rpt').innerJoin('traits as t', 't.id', 'rpt.trait_id').select('rpt.resource_provider_id').where('t.name', '=', name)
     for (const t of filter.requiredTraits ?? []) q = q.where('rp.id', 'in', traitSub(t))
     for (const t of filter.forbiddenTraits ?? []) q = q.where('rp.id', 'not in', traitSub(t))
     for (const [rc, amount] of Object.entries(filter.resources ?? {})) {
@@ -342,7 +342,12 @@ export class PlacementService implements PlacementClient {
         const subtree = new Set<number>([rp.id])
         for (let grew = true; grew; ) {
           grew = false
-          for (const n of tree) if (n.parent_provider_id !== null && subtree.has(n.parent_provider_id) && !subtree.has(n.id)) (subtree.add(n.id), (grew = true))
+          for (const n of tree) {
+            if (n.parent_provider_id !== null && subtree.has(n.parent_provider_id) && !subtree.has(n.id)) {
+              subtree.add(n.id)
+              grew = true
+            }
+          }
         }
         if (request.parentProviderUuid === null) {
           parentId = null

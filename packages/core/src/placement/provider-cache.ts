@@ -42,7 +42,10 @@ export interface ProviderTree {
   readonly nodes: readonly CachedProvider[]
 }
 
-/** @internal A consistent-enough view of every provider for one query. */
+/**
+ * @internal A consistent-enough view of every provider for one query. It is valid until the next
+ * {@link ProviderCache.snapshot} call (tree arrays are updated in place), so use it synchronously.
+ */
 export interface ProviderSnapshot {
   readonly byId: ReadonlyMap<number, CachedProvider>
   /** Trees in root-provider id order (Placement's database order). */
@@ -64,14 +67,16 @@ export interface ProviderSnapshot {
  */
 export class ProviderCache {
   private readonly entries = new Map<number, CachedProvider>()
-  private lastTrees: ProviderTree[] | null = null
+  /** Trees in root order; node arrays are patched in place while no provider changes tree or parent. */
+  private trees: { rootId: number; nodes: CachedProvider[] }[] | null = null
+  private treeOf = new Map<number, { rootId: number; nodes: CachedProvider[] }>()
 
   constructor(private readonly db: Queryable) {}
 
   /** Drops every entry (the next snapshot reloads everything). */
   clear(): void {
     this.entries.clear()
-    this.lastTrees = null
+    this.trees = null
   }
 
   /** Reads the current generations, reloads what changed, and returns the snapshot. */
@@ -83,19 +88,18 @@ export class ProviderCache {
       live.add(g.id)
       if (this.entries.get(g.id)?.generation !== Number(g.generation)) stale.push(g.id)
     }
-    let changed = stale.length > 0
     for (const id of this.entries.keys()) {
       if (!live.has(id)) {
         this.entries.delete(id)
-        changed = true
+        this.trees = null
       }
     }
     if (stale.length) await this.load(stale, stale.length === gens.length)
-    return { byId: this.entries, trees: this.treesOf(changed) }
+    return { byId: this.entries, trees: this.treesNow() }
   }
 
-  private treesOf(changed: boolean): ProviderTree[] {
-    if (!changed && this.lastTrees) return this.lastTrees
+  private treesNow(): ProviderTree[] {
+    if (this.trees) return this.trees
     const byRoot = new Map<number, CachedProvider[]>()
     for (const p of this.entries.values()) {
       let list = byRoot.get(p.rootId)
@@ -103,8 +107,20 @@ export class ProviderCache {
       list.push(p)
     }
     const trees = [...byRoot].map(([rootId, nodes]) => ({ rootId, nodes: nodes.sort((a, b) => a.id - b.id) })).sort((a, b) => a.rootId - b.rootId)
-    this.lastTrees = trees
+    this.trees = trees
+    this.treeOf = new Map(trees.map((t) => [t.rootId, t]))
     return trees
+  }
+
+  /** Stores a (re)loaded entry, patching its tree in place when it stayed where it was. */
+  private put(entry: CachedProvider): void {
+    const old = this.entries.get(entry.id)
+    this.entries.set(entry.id, entry)
+    if (!this.trees) return
+    const tree = old && old.rootId === entry.rootId && old.parentId === entry.parentId ? this.treeOf.get(entry.rootId) : undefined
+    const at = tree ? tree.nodes.indexOf(old as CachedProvider) : -1
+    if (tree && at >= 0) tree.nodes[at] = entry
+    else this.trees = null
   }
 
   private async load(ids: readonly number[], all: boolean): Promise<void> {
@@ -198,7 +214,7 @@ export class ProviderCache {
             rootProviderUuid: p.root_uuid ?? p.uuid,
           }),
         }
-        this.entries.set(p.id, entry)
+        this.put(entry)
       }
     }
   }

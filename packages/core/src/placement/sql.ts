@@ -38,6 +38,7 @@ export async function writeTransaction<T>(db: Queryable, family: SqlFamily, fn: 
 
 /** The SQL family of a database handle. */
 export function familyOf(db: Queryable): SqlFamily {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migration helper is schema-agnostic
   return sqlFamily(db as Kysely<any>)
 }
 

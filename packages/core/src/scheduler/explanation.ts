@@ -1,19 +1,25 @@
 import type { AllocationCandidatesRequest } from '../placement/placement-client.js'
-import type { FilterVerdict } from './filter-runner.js'
 import type { WeigherScore } from './weigh.js'
 
-/** One host as one instance's pass saw it: the filters that ran and, if it passed them, its weights. */
+/**
+ * One host as one instance's pass saw it. Every filter listed in {@link InstanceExplanation.filters} passed it,
+ * unless `rejectedBy` names the one that removed it (later filters did not run on it).
+ */
 export interface HostExplanation {
   readonly host: string
   readonly nodename: string
   /** The compute node (root provider) uuid. */
   readonly uuid: string
-  /** Verdicts in order; the last one is the rejection when the host was removed. */
-  readonly filters: readonly FilterVerdict[]
-  /** Each weigher's raw, normalised and weighted score (empty when the host was filtered out, or was alone). */
-  readonly weights: readonly WeigherScore[]
-  /** The total weight, or null when the host was filtered out. */
-  readonly weight: number | null
+  /** The filter (or pre-filter step: `IgnoreHosts`, `RequestedDestination`, `AvailabilityZone`) that removed the host, and why. */
+  readonly rejectedBy?: { readonly filter: string; readonly reason: string }
+  /** The total weight of a host that passed every filter. */
+  readonly weight?: number
+  /**
+   * Each weigher's raw, normalised and weighted score, for the best `explainTopHosts` hosts (all of them by
+   * default up to 50); absent for the rest, for filtered-out hosts, and when a single host was left (nothing is
+   * weighed then).
+   */
+  readonly weights?: readonly WeigherScore[]
 }
 
 /** A claim that Placement refused (the scheduler then tried the next host). */
@@ -26,7 +32,9 @@ export interface ClaimFailure {
 /** How one instance of the request was placed. */
 export interface InstanceExplanation {
   readonly instanceUuid: string
-  /** Every host considered for this instance, in weighed order (passing hosts first). */
+  /** The filters that ran for this instance, in order (`runOncePerRequest` filters only for the first). */
+  readonly filters: readonly string[]
+  /** Every host considered for this instance: passing hosts in weighed order (the pick first), then the rejected. */
   readonly hosts: readonly HostExplanation[]
   /** The claimed host's compute node uuid, or null when none could be claimed. */
   readonly selected: string | null

@@ -30,6 +30,8 @@ export interface FilterRejection {
 
 /** What {@link runFilters} returns. */
 export interface FilterRunResult {
+  /** The names of the filters that ran, in order. */
+  readonly ran: readonly string[]
   /** The hosts every filter passed, in input order. */
   readonly passed: readonly HostState[]
   /** Host uuid → the verdicts of the filters that ran on it, in order (a host stops at its first rejection). */
@@ -98,5 +100,5 @@ export function runFilters(filters: readonly PreparedFilter[], hosts: readonly H
     }
     if (ok) passed.push(host)
   }
-  return { passed, verdicts, rejections }
+  return { ran: active.map((f) => f.plugin.name), passed, verdicts, rejections }
 }

@@ -21,7 +21,7 @@ export interface DatabaseHostStateSourceConfig {
   readonly serviceDownTimeSec?: number
 }
 
-const MAX_IN_LIST = 10_000
+const MAX_IN_LIST = 5_000
 
 function parseJson<T>(text: string | null | undefined, fallback: T): T {
   if (!text) return fallback
@@ -46,7 +46,7 @@ function metricsOf(text: string): Record<string, number> {
 
 /**
  * Builds `HostState`s from the database with a fixed number of queries, whatever the number of hosts (for up to
- * 10,000 nodes per call): compute nodes, their services, aggregates with metadata, instances per node, and the
+ * 5,000 nodes per call): compute nodes, their services, aggregates with metadata, instances per node, and the
  * traits of their resource providers, all keyed on the requested node uuids. A service is up when it is not forced
  * down and its last heartbeat (`last_seen_up`, else `updated_at`, else `created_at`) is within
  * `serviceDownTimeSec` of the clock. Usage comes from the compute node record and its stats (`num_instances`,
@@ -69,6 +69,7 @@ export class DatabaseHostStateSource implements HostStateSource {
     this.downTimeMs = (config.serviceDownTimeSec ?? 60) * 1000
   }
 
+  /** Host states of the (non-deleted) nodes of `host`, or of its node `nodename`. */
   async getHostStatesByHost(host: string, nodename?: string | null): Promise<HostState[]> {
     let q = this.db.selectFrom('compute_nodes').select('uuid').where('host', '=', host).where('deleted_at', 'is', null)
     if (nodename) q = q.where('hypervisor_hostname', '=', nodename)
@@ -76,6 +77,7 @@ export class DatabaseHostStateSource implements HostStateSource {
     return this.getHostStates(rows.map((r) => r.uuid))
   }
 
+  /** Host states of these compute nodes, in the order given; see the class notes. */
   async getHostStates(computeNodeUuids: readonly string[]): Promise<HostState[]> {
     const out: HostState[] = []
     for (let i = 0; i < computeNodeUuids.length; i += MAX_IN_LIST) out.push(...(await this.load(computeNodeUuids.slice(i, i + MAX_IN_LIST))))

@@ -1,6 +1,11 @@
+import { AggregateInstanceExtraSpecsFilter } from './filters/aggregate-instance-extra-specs-filter.js'
 import { ComputeCapabilitiesFilter } from './filters/compute-capabilities-filter.js'
 import { ComputeFilter } from './filters/compute-filter.js'
+import { DifferentHostFilter } from './filters/different-host-filter.js'
 import { ImagePropertiesFilter } from './filters/image-properties-filter.js'
+import { IoOpsFilter } from './filters/io-ops-filter.js'
+import { NumInstancesFilter } from './filters/num-instances-filter.js'
+import { SameHostFilter } from './filters/same-host-filter.js'
 import { ServerGroupAffinityFilter } from './filters/server-group-affinity-filter.js'
 import { ServerGroupAntiAffinityFilter } from './filters/server-group-anti-affinity-filter.js'
 import { PluginRegistry } from './registry.js'
@@ -14,7 +19,18 @@ import { ServerGroupSoftAffinityWeigher } from './weighers/server-group-soft-aff
 import { ServerGroupSoftAntiAffinityWeigher } from './weighers/server-group-soft-anti-affinity-weigher.js'
 
 /** The filters Novum ships, registered by {@link createInTreeRegistry}. */
-export const IN_TREE_FILTERS = Object.freeze([ComputeFilter, ComputeCapabilitiesFilter, ImagePropertiesFilter, ServerGroupAntiAffinityFilter, ServerGroupAffinityFilter])
+export const IN_TREE_FILTERS = Object.freeze([
+  ComputeFilter,
+  ComputeCapabilitiesFilter,
+  ImagePropertiesFilter,
+  ServerGroupAntiAffinityFilter,
+  ServerGroupAffinityFilter,
+  AggregateInstanceExtraSpecsFilter,
+  IoOpsFilter,
+  NumInstancesFilter,
+  SameHostFilter,
+  DifferentHostFilter,
+])
 
 /** The weighers Novum ships, registered by {@link createInTreeRegistry}. */
 export const IN_TREE_WEIGHERS = Object.freeze([

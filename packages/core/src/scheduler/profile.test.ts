@@ -47,12 +47,13 @@ describe(createSchedulerProfile.name, () => {
   })
 
   it.each([
-    { config: { filters: ['NopeFilter'] }, text: 'unknown filter "NopeFilter" (available: ComputeCapabilitiesFilter, ComputeFilter, ImagePropertiesFilter, MaxIoOpsFilter, ServerGroupAffinityFilter, ServerGroupAntiAffinityFilter)' },
+    { config: { filters: ['NopeFilter'] }, text: 'unknown filter "NopeFilter" (available: AggregateInstanceExtraSpecsFilter, ComputeCapabilitiesFilter, ComputeFilter, DifferentHostFilter, ImagePropertiesFilter' },
     { config: { weighers: { FooWeigher: 1 } }, text: 'unknown weigher "FooWeigher"' },
     { config: { filters: ['ComputeFilter', 'ComputeFilter'] }, text: 'filter "ComputeFilter" is listed more than once' },
     { config: { filters: ['MaxIoOpsFilter'] }, text: "invalid options for scheduler plugin \"MaxIoOpsFilter\": options must have required property 'maxIoOps'" },
     { config: { filters: ['MaxIoOpsFilter'], pluginOptions: { MaxIoOpsFilter: { maxIoOps: 0 } } }, text: 'options/maxIoOps must be >= 1' },
     { config: { pluginOptions: { ComputeFilter: { x: 1 } } }, text: 'scheduler plugin "ComputeFilter" takes no options' },
+    { config: { filters: ['IoOpsFilter'], pluginOptions: { IoOpsFilter: { maxIoOpsPerHost: -1 } } }, text: 'invalid options for scheduler plugin "IoOpsFilter": options/maxIoOpsPerHost must be >= 0' },
     { config: { pluginOptions: { Ghost: {} } }, text: 'options given for unknown scheduler plugin "Ghost"' },
     { config: { weighers: { RamWeigher: Number.NaN } }, text: 'invalid multiplier null for weigher "RamWeigher"' },
     { config: { hostSubsetSize: 0 }, text: 'invalid scheduler hostSubsetSize 0' },

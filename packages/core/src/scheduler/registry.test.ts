@@ -10,7 +10,10 @@ const Extra = defineFilter({ name: 'ExtraFilter', filter: () => pass() })
 describe('PluginRegistry', () => {
   it('holds the in-tree plugins, with Nova names as aliases', () => {
     const registry = createInTreeRegistry()
-    expect(registry.filterNames()).toEqual(['ComputeCapabilitiesFilter', 'ComputeFilter', 'ImagePropertiesFilter', 'ServerGroupAffinityFilter', 'ServerGroupAntiAffinityFilter'])
+    expect(registry.filterNames()).toEqual([
+      'AggregateInstanceExtraSpecsFilter', 'ComputeCapabilitiesFilter', 'ComputeFilter', 'DifferentHostFilter', 'ImagePropertiesFilter', 'IoOpsFilter',
+      'NumInstancesFilter', 'SameHostFilter', 'ServerGroupAffinityFilter', 'ServerGroupAntiAffinityFilter',
+    ])
     expect(registry.weigher('RAMWeigher')?.name).toBe('RamWeigher')
     expect(registry.weigher('CPUWeigher')?.name).toBe('CpuWeigher')
     expect(registry.filter('RamWeigher')).toBeUndefined()

@@ -48,6 +48,8 @@ export interface SchedulerConfig extends SchedulerProfileConfig {
   readonly defaultAvailabilityZone?: string
   /** The server name the scheduler listens as on topic `scheduler`. @default 'scheduler' */
   readonly host?: string
+  /** How many of the best hosts get their per-weigher scores in the explanation (keeps it small on big clouds). @default 50 */
+  readonly explainTopHosts?: number
 }
 
 /** What {@link SchedulerManager} needs. Give `db` (host states come from it) or your own `hostStates`. */
@@ -242,16 +244,30 @@ export class SchedulerManager {
         }
 
         const passedIds = new Set(run.passed.map((h) => h.uuid))
+        const topHosts = this.config.explainTopHosts ?? 50
+        const rejectionOf = (uuid: string): HostExplanation['rejectedBy'] => {
+          const v = run.verdicts.get(uuid)?.find((x) => !x.passed)
+          return v ? { filter: v.filter, reason: v.reason ?? '' } : undefined
+        }
         const hostExplanations: HostExplanation[] = [
-          ...ordered.map((w) => ({ host: w.host.host, nodename: w.host.nodename, uuid: w.host.uuid, filters: run.verdicts.get(w.host.uuid) ?? [], weights: w.scores, weight: w.weight })),
-          ...hosts
-            .filter((h) => !passedIds.has(h.uuid))
-            .map((h) => ({ host: h.host, nodename: h.nodename, uuid: h.uuid, filters: run.verdicts.get(h.uuid) ?? [], weights: [], weight: null })),
+          ...ordered.map((w, rank) => ({
+            host: w.host.host,
+            nodename: w.host.nodename,
+            uuid: w.host.uuid,
+            weight: w.weight,
+            ...(rank < topHosts && w.scores.length ? { weights: w.scores } : {}),
+          })),
+          ...hosts.filter((h) => !passedIds.has(h.uuid)).map((h) => ({ host: h.host, nodename: h.nodename, uuid: h.uuid, rejectedBy: rejectionOf(h.uuid) })),
           ...(index === 0
-            ? states.filter((h) => preVerdicts.has(h.uuid)).map((h) => ({ host: h.host, nodename: h.nodename, uuid: h.uuid, filters: [preVerdicts.get(h.uuid) as FilterVerdict], weights: [], weight: null }))
+            ? states
+                .filter((h) => preVerdicts.has(h.uuid))
+                .map((h) => {
+                  const v = preVerdicts.get(h.uuid) as FilterVerdict
+                  return { host: h.host, nodename: h.nodename, uuid: h.uuid, rejectedBy: { filter: v.filter, reason: v.reason ?? '' } }
+                })
             : []),
         ]
-        instances.push({ instanceUuid, hosts: hostExplanations, selected: chosen?.host.uuid ?? null, alternates: [], claimFailures })
+        instances.push({ instanceUuid, filters: run.ran, hosts: hostExplanations, selected: chosen?.host.uuid ?? null, alternates: [], claimFailures })
         if (!chosen) break
 
         claimed.push({ uuid: instanceUuid, ...chosen })
@@ -387,9 +403,13 @@ export class SchedulerManager {
     const hosts = await this.hostStates.getHostStatesByHost(request.requestedHost, request.requestedNode)
     const filters = await prepareFilters(this.profile.filters, request)
     const run = runFilters(filters, hosts, request, { instanceUuid: request.instanceUuids[0] ?? null, instanceIndex: 0 })
-    const hostExplanations = hosts.map((h) => ({ host: h.host, nodename: h.nodename, uuid: h.uuid, filters: run.verdicts.get(h.uuid) ?? [], weights: [], weight: null }))
+    const hostExplanations: HostExplanation[] = hosts.map((h) => {
+      const v = run.verdicts.get(h.uuid)?.find((x) => !x.passed)
+      return { host: h.host, nodename: h.nodename, uuid: h.uuid, ...(v ? { rejectedBy: { filter: v.filter, reason: v.reason ?? '' } } : {}) }
+    })
     const instances: InstanceExplanation[] = request.instanceUuids.map((instanceUuid) => ({
       instanceUuid,
+      filters: run.ran,
       hosts: hostExplanations,
       selected: run.passed[0]?.uuid ?? null,
       alternates: [],

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest'
+import { ComputeError } from '../errors/compute-error.js'
+import { makeHostState, makeRequestSpec } from '../testing/scheduler-fixtures.js'
+import { hostMultiplier, normalize, pickFromSubset, weighHosts } from './weigh.js'
+import { defineWeigher } from './weigher.js'
+
+describe(normalize.name, () => {
+  it.each([
+    { values: [], min: undefined, max: undefined, out: [] },
+    { values: [2, 4, 6], min: undefined, max: undefined, out: [0, 0.5, 1] },
+    { values: [2, 4, 6], min: 0, max: undefined, out: [1 / 3, 2 / 3, 1] },
+    { values: [5, 5], min: undefined, max: undefined, out: [0, 0] },
+    { values: [1, 3], min: 0, max: 4, out: [0.25, 0.75] },
+  ])('$values within [$min, $max] → $out', ({ values, min, max, out }) => {
+    expect(normalize(values, min, max)).toEqual(out)
+  })
+})
+
+describe(weighHosts.name, () => {
+  const Free = defineWeigher({ name: 'Free', weigh: (h) => h.freeRamMb })
+  const Busy = defineWeigher({ name: 'Busy', minValue: 0, maxValue: 10, weigh: (h) => h.numIoOps })
+  const w = (plugin: typeof Free, multiplier: number) => ({ plugin, options: undefined, state: undefined, multiplier })
+  const ctx = { instanceUuid: null, instanceIndex: 0 }
+
+  it('sums normalised weights times multipliers and sorts heaviest first, ties in input order', () => {
+    const hosts = [makeHostState({ host: 'a', freeRamMb: 100, numIoOps: 10 }), makeHostState({ host: 'b', freeRamMb: 300, numIoOps: 0 }), makeHostState({ host: 'c', freeRamMb: 300, numIoOps: 0 })]
+    const weighed = weighHosts([w(Free, 2), w(Busy, -1)], hosts, makeRequestSpec(), ctx)
+    expect(weighed.map((x) => [x.host.host, x.weight])).toEqual([['b', 2], ['c', 2], ['a', -1]])
+    expect(weighed[2]?.scores).toEqual([
+      { weigher: 'Free', raw: 100, normalized: 0, multiplier: 2, weighted: 0 },
+      { weigher: 'Busy', raw: 10, normalized: 1, multiplier: -1, weighted: -1 },
+    ])
+  })
+
+  it('clamps raw values to [minValue, maxValue]', () => {
+    const hosts = [makeHostState({ host: 'a', numIoOps: 50 }), makeHostState({ host: 'b', numIoOps: 5 })]
+    expect(weighHosts([w(Busy, 1)], hosts, makeRequestSpec(), ctx).map((x) => x.scores[0]?.normalized)).toEqual([1, 0.5])
+  })
+
+  it('does not weigh a single host', () => {
+    expect(weighHosts([w(Free, 1)], [makeHostState()], makeRequestSpec(), ctx)).toEqual([{ host: makeHostState(), weight: 0, scores: [] }])
+  })
+
+  it('fails with PLUGIN on a non-finite weight', () => {
+    const Nan = defineWeigher({ name: 'Nan', weigh: () => Number.NaN })
+    expect(() => weighHosts([w(Nan, 1)], [makeHostState({ host: 'a' }), makeHostState({ host: 'b' })], makeRequestSpec(), ctx)).toThrow(
+      expect.objectContaining({ code: 'PLUGIN', message: 'scheduler plugin "Nan" returned NaN for host a instead of a finite number' }) as ComputeError,
+    )
+  })
+})
+
+describe(hostMultiplier.name, () => {
+  const agg = (metadata: Record<string, string>) => ({ id: 1, uuid: 'u', name: 'n', availabilityZone: null, metadata })
+  it.each([
+    { aggregates: [], out: 1.5 },
+    { aggregates: [agg({ k: '3' }), agg({ k: '-2' })], out: -2 },
+    { aggregates: [agg({ k: 'x' }), agg({ other: '9' })], out: 1.5 },
+  ])('aggregates $aggregates → $out', ({ aggregates, out }) => {
+    expect(hostMultiplier(makeHostState({ aggregates }), 'k', 1.5)).toBe(out)
+  })
+})
+
+describe(pickFromSubset.name, () => {
+  it.each([
+    { size: 1, random: 0.9, out: ['a', 'b', 'c', 'd'] },
+    { size: 3, random: 0, out: ['a', 'b', 'c', 'd'] },
+    { size: 3, random: 0.5, out: ['b', 'a', 'c', 'd'] },
+    { size: 3, random: 0.99, out: ['c', 'a', 'b', 'd'] },
+    { size: 10, random: 0.99, out: ['d', 'a', 'b', 'c'] },
+  ])('subset $size, random $random → $out', ({ size, random, out }) => {
+    expect(pickFromSubset(['a', 'b', 'c', 'd'], size, () => random)).toEqual(out)
+  })
+})
