@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 
 /** Everything an operator can set on the reference server. */
@@ -24,6 +25,12 @@ export interface ReferenceServerOptions {
   readonly reportIntervalSec: number
   /** Scheduler filters in order (Nova `enabled_filters`). */
   readonly schedulerFilters: readonly string[] | null
+  /** The virt driver: `fake` (simulated hosts) or a driver package, `libvirt` or `lxc` (one real host). */
+  readonly driver: string
+  /** The compute host name when a real driver runs (one host). */
+  readonly computeHost: string
+  /** Driver settings from `NOVUM_DRIVER_<KEY>` environment variables, keys lower-cased. */
+  readonly driverSettings: Readonly<Record<string, string>>
 }
 
 const int = (name: string) => (value: string): number => {
@@ -56,6 +63,8 @@ export function buildCommand(): Command {
     .addOption(new Option('--container <kind>', 'DI wiring').env('NOVUM_CONTAINER').default('inversify').choices(['none', 'inversify', 'tsyringe']))
     .addOption(new Option('--report-interval <sec>', 'seconds between compute heartbeats').env('NOVUM_REPORT_INTERVAL').default(10).argParser(int('--report-interval')))
     .addOption(new Option('--scheduler-filters <list>', 'comma-separated scheduler filters, in order').env('NOVUM_SCHEDULER_FILTERS'))
+    .addOption(new Option('--driver <name>', 'virt driver: fake, or a driver package (libvirt, lxc); settings come from NOVUM_DRIVER_<KEY>').env('NOVUM_DRIVER').default('fake'))
+    .addOption(new Option('--compute-host <name>', 'compute host name for a real driver').env('NOVUM_COMPUTE_HOST').default(hostname()))
 }
 
 /** Parses argv (and the environment) into options; `--help` prints every flag and exits. */
@@ -80,7 +89,19 @@ export function parseOptions(argv: readonly string[], cwd = process.cwd()): Refe
     container: o.container as ReferenceServerOptions['container'],
     reportIntervalSec: Number(o.reportInterval),
     schedulerFilters: filters,
+    driver: String(o.driver),
+    computeHost: String(o.computeHost),
+    driverSettings: driverSettingsFromEnv(process.env),
   }
+}
+
+/** `NOVUM_DRIVER_URI=qemu:///system` → `{ uri: 'qemu:///system' }` (the `NOVUM_DRIVER` variable itself excluded). */
+export function driverSettingsFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) {
+    if (k.startsWith('NOVUM_DRIVER_') && v !== undefined) out[k.slice('NOVUM_DRIVER_'.length).toLowerCase()] = v
+  }
+  return out
 }
 
 /** Defaults for programmatic use (tests, benchmarks). */

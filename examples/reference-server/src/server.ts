@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createDeployment, type Deployment, type Logger } from '@novum/core'
+import { ComputeError, createAdminContext, createDeployment, type ComputeHostConfig, type Deployment, type DriverFactory, type ImageService, type ImageSource, type Logger } from '@novum/core'
 import { FakeVirtDriver } from '@novum/core/testing'
 import { createApiServers, type ApiServers } from '@novum/api-http'
 import { createInversifyResolver } from '@novum/di-inversify'
@@ -55,21 +56,47 @@ function openrc(urls: RunningReferenceServer['urls'], c: RunningReferenceServer[
  */
 export async function startReferenceServer(options: ReferenceServerOptions, logger?: Logger): Promise<RunningReferenceServer> {
   mkdirSync(options.dataDir, { recursive: true })
+  let images: ImageService | undefined
+  const imageSource: ImageSource = {
+    async download(imageId, destPath) {
+      if (!images) throw new ComputeError('INTERNAL', 'the image service is not ready')
+      const image = await images.get(createAdminContext(), imageId)
+      if (!image.location) throw new ComputeError('NOT_FOUND', `image ${imageId} has no data`)
+      await copyFile(image.location, destPath)
+    },
+  }
   const log = logger ?? (pino({ level: options.logLevel, base: { service: 'novum-server' } }) as unknown as Logger)
   const password = adminPassword(options.dataDir, options.adminPassword)
-  const computeHosts = Array.from({ length: options.fakeHosts }, (_, i) => {
-    const host = `compute-${i + 1}`
-    return {
-      host,
-      driver: new FakeVirtDriver({
+
+  function fakeHosts(o: ReferenceServerOptions): ComputeHostConfig[] {
+    return Array.from({ length: o.fakeHosts }, (_, i) => {
+      const host = `compute-${i + 1}`
+      const driver = new FakeVirtDriver({
         hostname: host,
-        vcpus: options.hostVcpus,
-        memoryMb: options.hostMemoryMb,
-        localGb: options.hostDiskGb,
-        statePath: join(options.dataDir, `fake-${host}.json`),
-      }),
+        vcpus: o.hostVcpus,
+        memoryMb: o.hostMemoryMb,
+        localGb: o.hostDiskGb,
+        statePath: join(o.dataDir, `fake-${host}.json`),
+      })
+      return { host, driver }
+    })
+  }
+
+  async function realHost(o: ReferenceServerOptions, l: Logger): Promise<ComputeHostConfig> {
+    const pkg = `@novum/driver-${o.driver}`
+    let mod: { createDriver?: DriverFactory }
+    try {
+      mod = (await import(pkg)) as { createDriver?: DriverFactory }
+    } catch (err) {
+      throw new ComputeError('INVALID', `unknown driver "${o.driver}": cannot load ${pkg} (${(err as Error).message})`, { cause: err })
     }
-  })
+    if (typeof mod.createDriver !== 'function') throw new ComputeError('INVALID', `${pkg} has no createDriver export`)
+    const dataDir = join(o.dataDir, `driver-${o.driver}`)
+    mkdirSync(dataDir, { recursive: true })
+    const driver = mod.createDriver({ hostname: o.computeHost, dataDir, images: imageSource, logger: l.child({ driver: o.driver }), settings: o.driverSettings })
+    return { host: o.computeHost, driver }
+  }
+  const computeHosts = options.driver === 'fake' ? fakeHosts(options) : [await realHost(options, log)]
   const resolver = options.container === 'inversify' ? createInversifyResolver : options.container === 'tsyringe' ? createTsyringeResolver : undefined
   const deployment = createDeployment(
     {
@@ -81,6 +108,7 @@ export async function startReferenceServer(options: ReferenceServerOptions, logg
     },
     resolver ? { resolver } : {},
   )
+  images = deployment.api.images
   await deployment.start()
   let servers: ApiServers | undefined
   try {

@@ -12,6 +12,7 @@ export { CAPABILITY_TRAITS } from './virt/index.js'
 export type {
   VirtDriver, VirtCapabilities, InstanceInfo, InventoryRecord, NodeResources, ProviderTreeUpdate, VolumeAttachment, VifInfo,
   SpawnOptions, DestroyOptions, RebootType, PowerOffOptions, InstanceDiagnostics, SnapshotTarget, MigrateData, VirtEvent, VirtLifecycleTransition,
+  ImageSource, DriverFactoryOptions, DriverFactory,
 } from './virt/index.js'
 export { ENVELOPE_VERSION } from './transport/index.js'
 export type { Transport, Target, CallOptions, CastOptions, RpcEndpoint, RpcListener, Notification, NotificationPriority, RequestEnvelope, ReplyEnvelope } from './transport/index.js'

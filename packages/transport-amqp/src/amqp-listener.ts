@@ -43,8 +43,9 @@ interface Delivery {
  * @internal One RPC server of an {@link AmqpTransport}: a channel of its own with three consumers (the shared
  * `<topic>` queue, the `<topic>.<server>` queue and an exclusive queue on `<topic>_fanout`).
  *
- * As oslo.messaging does, a request is acknowledged when its handler starts (so a handler runs at most once,
- * even if the connection drops while it runs). At most `maxConcurrentHandlers` handlers run at once; requests
+ * As oslo.messaging does, a request is acknowledged as its handler starts (so a handler that is running when the
+ * connection drops is normally not run again; only one whose ack was lost with the connection is redelivered).
+ * At most `maxConcurrentHandlers` handlers run at once; requests
  * beyond that wait unacknowledged, so the broker's prefetch window is what bounds them, and they go back to the
  * queue if the channel closes before they start. Acknowledgements are batched: one `basic.ack` with
  * `multiple` per event-loop turn covers every request started in that turn, which is safe because requests of a

@@ -188,6 +188,21 @@ if (SKIP_RABBITMQ) {
         expect(seen.sort()).toEqual(['s0:1', 's1:1', 's2:1'])
       })
 
+      it('declares a deleted queue again when the broker returns a cast, instead of losing it', async () => {
+        const topic = uniqueTopic('redeclare')
+        const client = makeTransport()
+        await client.cast({ topic, server: 'x' }, 'work', { job: 1 })
+        const broker = await rawBroker()
+        try {
+          const ch = await broker.createChannel()
+          await ch.deleteQueue(`${topic}.x`)
+        } finally {
+          await broker.close()
+        }
+        await expect(client.cast({ topic, server: 'x' }, 'work', { job: 2 })).resolves.toBeUndefined()
+        expect(Object.fromEntries(await listQueues((name) => name === `${topic}.x`))).toEqual({ [`${topic}.x`]: 1 })
+      })
+
       it('runs at most maxConcurrentHandlers handlers of a listener at once and still handles every request', async () => {
         const topic = uniqueTopic('concurrency')
         const server = makeTransport({ maxConcurrentHandlers: 2, prefetch: 10 })

@@ -90,6 +90,8 @@ interface PendingPublish {
   readonly deadline: number
   /** Declarations that failed on a live connection without a broker refusal (the channel went away). */
   declareAttempts: number
+  /** Set once the broker returned it and its queue was declared again. */
+  redeclared?: boolean
   resolve(): void
   reject(err: unknown): void
 }
@@ -690,9 +692,15 @@ export class AmqpTransport implements Transport {
 
   private onConfirm(session: Session, p: PendingPublish, err: unknown): void {
     if (err == null) {
-      if (session.returned.delete(p.messageId)) {
+      if (!session.returned.delete(p.messageId)) p.resolve()
+      else if (p.declaration && !p.redeclared && session.alive) {
+        // The queue this connection declared has gone since (deleted by an operator, say): declare it again, once.
+        p.redeclared = true
+        session.declared.delete(declarationKey(p.declaration))
+        this.sendPublish(p)
+      } else {
         p.reject(new ComputeError('TRANSPORT', `${p.what} was returned by the broker: no queue is bound for "${p.route.routingKey}" on "${p.route.exchange}"`))
-      } else p.resolve()
+      }
       return
     }
     session.returned.delete(p.messageId)
@@ -733,7 +741,7 @@ export class AmqpTransport implements Transport {
 
   /** Declares what a cast needs, once per connection; `null` when already done (the hot path). */
   private ensureDeclared(session: Session, declaration: Declaration): Promise<void> | null {
-    const key = declaration.kind === 'queue' ? `q:${declaration.queue}` : `x:${declaration.exchange}`
+    const key = declarationKey(declaration)
     const known = session.declared.get(key)
     if (known?.done) return null
     if (known) return known.promise
@@ -862,6 +870,10 @@ export class AmqpTransport implements Transport {
     }
     if (next !== Number.POSITIVE_INFINITY) this.armDeadline(next)
   }
+}
+
+function declarationKey(declaration: Declaration): string {
+  return declaration.kind === 'queue' ? `q:${declaration.queue}` : `x:${declaration.exchange}`
 }
 
 /** A channel-level refusal by the broker (`406 PRECONDITION_FAILED`, `404 NOT_FOUND`…), as opposed to a lost connection. */

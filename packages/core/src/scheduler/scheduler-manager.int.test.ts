@@ -63,12 +63,17 @@ describe.each(databaseKindsUnderTest())('SchedulerManager on %s', (kind) => {
       },
     ])
     expect(await claimedOn(instance(1))).toEqual([big])
-    const hosts = result.explanation.instances[0]?.hosts ?? []
-    expect(hosts.map((h) => [h.host, h.weight === null ? null : 'weighed'])).toEqual([['big', 'weighed'], ['small', 'weighed'], ['off', null]])
-    expect(hosts[2]?.filters).toEqual([{ filter: 'ComputeFilter', passed: false, reason: 'disabled' }])
-    const ram = hosts[0]?.weights.find((w) => w.weigher === 'RamWeigher')
+    const first = result.explanation.instances[0]
+    expect(first?.filters).toEqual(['ComputeFilter', 'ComputeCapabilitiesFilter', 'ImagePropertiesFilter', 'ServerGroupAntiAffinityFilter', 'ServerGroupAffinityFilter'])
+    const hosts = first?.hosts ?? []
+    expect(hosts.map((h) => [h.host, h.weight === undefined ? null : 'weighed'])).toEqual([['big', 'weighed'], ['small', 'weighed'], ['off', null]])
+    expect(hosts[2]?.rejectedBy).toEqual({ filter: 'ComputeFilter', reason: 'disabled' })
+    expect(hosts[0]?.rejectedBy).toBeUndefined()
+    const ram = hosts[0]?.weights?.find((w) => w.weigher === 'RamWeigher')
     expect(ram).toEqual({ weigher: 'RamWeigher', raw: 16000, normalized: 1, multiplier: 1, weighted: 1 })
-    expect(hosts[1]?.weights.find((w) => w.weigher === 'RamWeigher')?.normalized).toBe(0.25)
+    expect(hosts[1]?.weights?.find((w) => w.weigher === 'RamWeigher')?.normalized).toBe(0.25)
+    const compact = await scheduler({ config: { explainTopHosts: 1 } }).selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(2)] }), { returnAlternates: false })
+    expect(compact.explanation.instances[0]?.hosts.map((h) => h.weights !== undefined)).toEqual([true, false, false])
     expect(result.explanation).toMatchObject({ candidateCount: 3, hostCount: 3, placementRejections: [] })
   })
 
@@ -189,7 +194,8 @@ describe.each(databaseKindsUnderTest())('SchedulerManager on %s', (kind) => {
     const s = scheduler()
     const ok = await s.selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(1)], isRebuild: true, requestedHost: 'rb-1' }), { returnAlternates: false })
     expect(ok.selections[0]?.[0]).toMatchObject({ serviceHost: 'rb-1', computeNodeUuid: uuid, allocationRequest: { allocations: {} } })
-    expect(ok.explanation.instances[0]?.hosts[0]?.filters).toEqual([{ filter: 'ImagePropertiesFilter', passed: true }])
+    expect(ok.explanation.instances[0]?.filters).toEqual(['ImagePropertiesFilter'])
+    expect(ok.explanation.instances[0]?.hosts[0]?.rejectedBy).toBeUndefined()
     const err = await rejection(
       s.selectDestinations(ctx, makeRequestSpec({ isRebuild: true, requestedHost: 'rb-1', image: { properties: { hw_architecture: 'aarch64' } } }), { returnAlternates: false }),
     )

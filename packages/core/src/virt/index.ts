@@ -17,3 +17,4 @@ export type {
   MigrateData,
 } from './virt-driver.js'
 export type { VirtEvent, VirtLifecycleTransition } from './virt-event.js'
+export type { ImageSource, DriverFactoryOptions, DriverFactory } from './driver-factory.js'
