@@ -1,9 +1,19 @@
+import { ComputeError } from '@novum/core'
 import { parseOptions } from './config.js'
 import { startReferenceServer } from './server.js'
 
 const options = parseOptions(process.argv.slice(2))
 const started = performance.now()
-const server = await startReferenceServer(options)
+const server = await startReferenceServer(options).catch((err: unknown) => {
+  const e = err as NodeJS.ErrnoException
+  const why =
+    e.code === 'EADDRINUSE' ? `an address is already in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')}); choose other ports with --compute-port, --identity-port, --image-port and --placement-port`
+    : e.code === 'EACCES' ? `not allowed to listen: ${e.message}`
+    : ComputeError.is(err) ? err.message
+    : String(e?.stack ?? err)
+  process.stderr.write(`novum-server: cannot start: ${why}\n`)
+  process.exit(1)
+})
 const ms = Math.round(performance.now() - started)
 const { urls, credentials } = server
 process.stdout.write(

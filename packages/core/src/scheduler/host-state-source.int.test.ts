@@ -85,6 +85,16 @@ describe.each(databaseKindsUnderTest())('DatabaseHostStateSource on %s', (kind) 
     expect(state?.service).toMatchObject(service)
   })
 
+  it('rereads a compute node record when its updated_at moves, and takes traits from the caller when given', async () => {
+    const uuid = await seedHost(tdb.db, placement, { host: 'fresh-1', freeRamMb: 1000, traits: ['HW_CPU_X86_AVX2'] })
+    expect((await source.getHostStates([uuid]))[0]?.freeRamMb).toBe(1000)
+    await tdb.db.updateTable('compute_nodes').set({ free_ram_mb: 500 }).where('uuid', '=', uuid).execute()
+    expect((await source.getHostStates([uuid]))[0]?.freeRamMb).toBe(1000)
+    await tdb.db.updateTable('compute_nodes').set({ free_ram_mb: 400, updated_at: new Date(TEST_NOW + 60_000).toISOString() }).where('uuid', '=', uuid).execute()
+    expect((await source.getHostStates([uuid]))[0]?.freeRamMb).toBe(400)
+    expect((await source.getHostStates([uuid], { traits: new Map([[uuid, ['CUSTOM_GIVEN']]]) }))[0]?.traits).toEqual(['CUSTOM_GIVEN'])
+  })
+
   it('keeps the order asked for and leaves out unknown nodes', async () => {
     const a = await seedHost(tdb.db, placement, { host: 'ord-a' })
     const b = await seedHost(tdb.db, placement, { host: 'ord-b' })

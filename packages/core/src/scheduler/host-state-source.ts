@@ -7,10 +7,19 @@ import { type Clock, systemClock } from '../util/clock.js'
  * for the compute nodes Placement returned, once per request.
  */
 export interface HostStateSource {
-  /** Host states of these compute nodes (= root provider uuids), in the order given; unknown or deleted nodes are left out. */
-  getHostStates(computeNodeUuids: readonly string[]): Promise<HostState[]>
+  /**
+   * Host states of these compute nodes (= root provider uuids), in the order given; unknown or deleted nodes are
+   * left out. `traits`, when given (e.g. from Placement's provider summaries), saves looking them up.
+   */
+  getHostStates(computeNodeUuids: readonly string[], options?: HostStateOptions): Promise<HostState[]>
   /** Host states of the nodes of one compute host (or one node of it), e.g. for a same-host rebuild. */
   getHostStatesByHost(host: string, nodename?: string | null): Promise<HostState[]>
+}
+
+/** Options of {@link HostStateSource.getHostStates}. */
+export interface HostStateOptions {
+  /** Root provider traits per compute node uuid, when the caller already has them. */
+  readonly traits?: ReadonlyMap<string, readonly string[]>
 }
 
 /** Options of {@link DatabaseHostStateSource}. */
@@ -22,6 +31,29 @@ export interface DatabaseHostStateSourceConfig {
 }
 
 const MAX_IN_LIST = 5_000
+
+/** What a compute node record contributes to a HostState, parsed once per `updated_at`. */
+interface NodeRecord {
+  readonly updatedAt: string | null
+  readonly host: string
+  readonly nodename: string
+  readonly totalUsableRamMb: number
+  readonly freeRamMb: number
+  readonly totalUsableDiskGb: number
+  readonly freeDiskMb: number
+  readonly vcpusTotal: number
+  readonly vcpusUsed: number
+  readonly cpuAllocationRatio: number
+  readonly ramAllocationRatio: number
+  readonly diskAllocationRatio: number
+  readonly hostIp: string | null
+  readonly hypervisorType: string
+  readonly hypervisorVersion: number
+  readonly cpuInfo: Readonly<Record<string, unknown>>
+  readonly supportedInstances: readonly SupportedInstance[]
+  readonly metrics: Readonly<Record<string, number>>
+  readonly stats: Readonly<Record<string, string>>
+}
 
 function parseJson<T>(text: string | null | undefined, fallback: T): T {
   if (!text) return fallback
@@ -46,8 +78,10 @@ function metricsOf(text: string): Record<string, number> {
 
 /**
  * Builds `HostState`s from the database with a fixed number of queries, whatever the number of hosts (for up to
- * 5,000 nodes per call): compute nodes, their services, aggregates with metadata, instances per node, and the
- * traits of their resource providers, all keyed on the requested node uuids. A service is up when it is not forced
+ * 5,000 nodes per call): compute node versions, their services, aggregates with metadata, instances per node and
+ * the traits of their resource providers, all keyed on the requested node uuids, in one round trip; then the full
+ * records of the nodes whose `updated_at` moved since the last call (parsed records are kept, as Nova's
+ * `HostManager` keeps its `HostState`s). A service is up when it is not forced
  * down and its last heartbeat (`last_seen_up`, else `updated_at`, else `created_at`) is within
  * `serviceDownTimeSec` of the clock. Usage comes from the compute node record and its stats (`num_instances`,
  * `io_workload`, `failed_builds`), as in Nova, not from Placement.
@@ -60,6 +94,8 @@ function metricsOf(text: string): Record<string, number> {
 export class DatabaseHostStateSource implements HostStateSource {
   private readonly clock: Clock
   private readonly downTimeMs: number
+  /** Parsed compute node records by uuid, reloaded when the record's `updated_at` moves. */
+  private readonly nodes = new Map<string, NodeRecord>()
 
   constructor(
     private readonly db: NovumDb,
@@ -78,29 +114,25 @@ export class DatabaseHostStateSource implements HostStateSource {
   }
 
   /** Host states of these compute nodes, in the order given; see the class notes. */
-  async getHostStates(computeNodeUuids: readonly string[]): Promise<HostState[]> {
+  async getHostStates(computeNodeUuids: readonly string[], options: HostStateOptions = {}): Promise<HostState[]> {
     const out: HostState[] = []
-    for (let i = 0; i < computeNodeUuids.length; i += MAX_IN_LIST) out.push(...(await this.load(computeNodeUuids.slice(i, i + MAX_IN_LIST))))
+    for (let i = 0; i < computeNodeUuids.length; i += MAX_IN_LIST) out.push(...(await this.load(computeNodeUuids.slice(i, i + MAX_IN_LIST), options.traits)))
     return out
   }
 
-  private async load(uuids: readonly string[]): Promise<HostState[]> {
+  private async load(uuids: readonly string[], knownTraits: ReadonlyMap<string, readonly string[]> | undefined): Promise<HostState[]> {
     if (uuids.length === 0) return []
     const db = this.db
     const list = [...uuids]
     const hostsOf = db.selectFrom('compute_nodes').select('host').where('uuid', 'in', list).where('deleted_at', 'is', null)
-    const [nodes, services, aggregates, metadata, instances, traits] = await Promise.all([
-      db.selectFrom('compute_nodes').selectAll().where('uuid', 'in', list).where('deleted_at', 'is', null).execute(),
+    const [versions, services, aggregates, metadata, instances, traits] = await Promise.all([
+      db.selectFrom('compute_nodes').select(['uuid', 'updated_at']).where('uuid', 'in', list).where('deleted_at', 'is', null).execute(),
       db
         .selectFrom('services')
-        .select(['id', 'host', 'binary', 'disabled', 'disabled_reason', 'forced_down', 'last_seen_up', 'updated_at', 'created_at'])
+        .select(['host', 'disabled', 'disabled_reason', 'forced_down', 'last_seen_up', 'updated_at', 'created_at'])
+        .where('binary', '=', 'nova-compute')
         .where('deleted_at', 'is', null)
-        .where((eb) =>
-          eb.or([
-            eb('id', 'in', db.selectFrom('compute_nodes').select('service_id').where('uuid', 'in', list).where('service_id', 'is not', null)),
-            eb.and([eb('binary', '=', 'nova-compute'), eb('host', 'in', hostsOf)]),
-          ]),
-        )
+        .where('host', 'in', hostsOf)
         .execute(),
       db
         .selectFrom('aggregate_hosts as ah')
@@ -115,18 +147,57 @@ export class DatabaseHostStateSource implements HostStateSource {
         .where('aggregate_id', 'in', db.selectFrom('aggregate_hosts').select('aggregate_id').where('host', 'in', hostsOf))
         .execute(),
       db.selectFrom('instances').select(['uuid', 'host', 'node']).where('host', 'in', hostsOf).where('deleted', '=', 0).orderBy('id').execute(),
-      db
-        .selectFrom('resource_providers as rp')
-        .innerJoin('resource_provider_traits as rpt', 'rpt.resource_provider_id', 'rp.id')
-        .innerJoin('traits as t', 't.id', 'rpt.trait_id')
-        .select(['rp.uuid', 't.name'])
-        .where('rp.uuid', 'in', list)
-        .execute(),
+      knownTraits
+        ? Promise.resolve([])
+        : db
+            .selectFrom('resource_providers as rp')
+            .innerJoin('resource_provider_traits as rpt', 'rpt.resource_provider_id', 'rp.id')
+            .innerJoin('traits as t', 't.id', 'rpt.trait_id')
+            .select(['rp.uuid', 't.name'])
+            .where('rp.uuid', 'in', list)
+            .execute(),
     ])
+    // Compute node records change once a minute per host (the resource tracker); reload only those that did.
+    const stale = versions.filter((v) => this.nodes.get(v.uuid)?.updatedAt !== v.updated_at).map((v) => v.uuid)
+    if (stale.length) {
+      const rows = await db
+        .selectFrom('compute_nodes')
+        .select([
+          'uuid', 'host', 'hypervisor_hostname', 'hypervisor_type', 'hypervisor_version', 'vcpus', 'memory_mb', 'local_gb', 'vcpus_used', 'free_ram_mb',
+          'free_disk_gb', 'disk_available_least', 'host_ip', 'cpu_info', 'supported_instances', 'stats', 'metrics', 'cpu_allocation_ratio',
+          'ram_allocation_ratio', 'disk_allocation_ratio', 'updated_at',
+        ])
+        .where('uuid', 'in', stale)
+        .where('deleted_at', 'is', null)
+        .execute()
+      for (const n of rows) {
+        this.nodes.set(n.uuid, {
+          updatedAt: n.updated_at,
+          host: n.host,
+          nodename: n.hypervisor_hostname,
+          totalUsableRamMb: Number(n.memory_mb),
+          freeRamMb: Number(n.free_ram_mb),
+          totalUsableDiskGb: Number(n.local_gb),
+          freeDiskMb: Math.min(Number(n.free_disk_gb), Number(n.disk_available_least)) * 1024,
+          vcpusTotal: Number(n.vcpus),
+          vcpusUsed: Number(n.vcpus_used),
+          cpuAllocationRatio: Number(n.cpu_allocation_ratio),
+          ramAllocationRatio: Number(n.ram_allocation_ratio),
+          diskAllocationRatio: Number(n.disk_allocation_ratio),
+          hostIp: n.host_ip,
+          hypervisorType: n.hypervisor_type,
+          hypervisorVersion: Number(n.hypervisor_version),
+          cpuInfo: parseJson<Record<string, unknown>>(n.cpu_info, {}),
+          supportedInstances: parseJson<SupportedInstance[]>(n.supported_instances, []),
+          metrics: metricsOf(n.metrics),
+          stats: Object.fromEntries(Object.entries(parseJson<Record<string, unknown>>(n.stats, {})).map(([k, v]) => [k, String(v)])),
+        })
+      }
+    }
+    const nodes = versions.map((v) => (this.nodes.get(v.uuid) ? { uuid: v.uuid, ...(this.nodes.get(v.uuid) as NodeRecord) } : null)).filter((n): n is NodeRecord & { uuid: string } => n !== null)
 
     const now = this.clock.now()
-    const serviceById = new Map(services.map((s) => [s.id, s]))
-    const computeServiceByHost = new Map(services.filter((s) => s.binary === 'nova-compute').map((s) => [s.host, s]))
+    const serviceByHost = new Map(services.map((sv) => [sv.host, sv]))
     const metaByAggregate = new Map<number, Record<string, string>>()
     for (const m of metadata) {
       const meta = metaByAggregate.get(m.aggregate_id) ?? {}
@@ -152,53 +223,49 @@ export class DatabaseHostStateSource implements HostStateSource {
       list.push(i.uuid)
       instancesByNode.set(key, list)
     }
-    const traitsByUuid = new Map<string, string[]>()
-    for (const t of traits) {
-      const list = traitsByUuid.get(t.uuid) ?? []
-      list.push(t.name)
-      traitsByUuid.set(t.uuid, list)
+    const traitsByUuid = new Map<string, readonly string[]>(knownTraits ?? [])
+    if (!knownTraits) {
+      for (const t of traits) traitsByUuid.set(t.uuid, [...(traitsByUuid.get(t.uuid) ?? []), t.name])
     }
 
     const byUuid = new Map<string, HostState>()
     for (const n of nodes) {
-      const service = (n.service_id !== null ? serviceById.get(n.service_id) : undefined) ?? computeServiceByHost.get(n.host)
+      const service = serviceByHost.get(n.host)
       const heartbeat = service ? Date.parse(service.last_seen_up ?? service.updated_at ?? service.created_at) : Number.NaN
       const forcedDown = service ? service.forced_down === 1 : false
       const up = service !== undefined && !forcedDown && Number.isFinite(heartbeat) && Math.abs(now - heartbeat) <= this.downTimeMs
-      const stats = Object.fromEntries(Object.entries(parseJson<Record<string, unknown>>(n.stats, {})).map(([k, v]) => [k, String(v)]))
-      const instanceUuids = [...(instancesByNode.get(`${n.host}\u0000${n.hypervisor_hostname}`) ?? []), ...(instancesByNode.get(`${n.host}\u0000*`) ?? [])]
-      const freeDiskGb = Math.min(Number(n.free_disk_gb), Number(n.disk_available_least))
+      const instanceUuids = [...(instancesByNode.get(`${n.host}\u0000${n.nodename}`) ?? []), ...(instancesByNode.get(`${n.host}\u0000*`) ?? [])]
       byUuid.set(n.uuid, {
         host: n.host,
-        nodename: n.hypervisor_hostname,
+        nodename: n.nodename,
         uuid: n.uuid,
-        totalUsableRamMb: Number(n.memory_mb),
-        freeRamMb: Number(n.free_ram_mb),
-        totalUsableDiskGb: Number(n.local_gb),
-        freeDiskMb: freeDiskGb * 1024,
-        vcpusTotal: Number(n.vcpus),
-        vcpusUsed: Number(n.vcpus_used),
-        cpuAllocationRatio: Number(n.cpu_allocation_ratio),
-        ramAllocationRatio: Number(n.ram_allocation_ratio),
-        diskAllocationRatio: Number(n.disk_allocation_ratio),
-        numInstances: Number(stats['num_instances'] ?? instanceUuids.length),
-        numIoOps: Number(stats['io_workload'] ?? 0),
-        failedBuilds: Number(stats['failed_builds'] ?? 0),
-        hostIp: n.host_ip,
-        hypervisorType: n.hypervisor_type,
-        hypervisorVersion: Number(n.hypervisor_version),
-        hypervisorHostname: n.hypervisor_hostname,
-        cpuInfo: parseJson<Record<string, unknown>>(n.cpu_info, {}),
-        supportedInstances: parseJson<SupportedInstance[]>(n.supported_instances, []),
-        metrics: metricsOf(n.metrics),
-        stats,
+        totalUsableRamMb: n.totalUsableRamMb,
+        freeRamMb: n.freeRamMb,
+        totalUsableDiskGb: n.totalUsableDiskGb,
+        freeDiskMb: n.freeDiskMb,
+        vcpusTotal: n.vcpusTotal,
+        vcpusUsed: n.vcpusUsed,
+        cpuAllocationRatio: n.cpuAllocationRatio,
+        ramAllocationRatio: n.ramAllocationRatio,
+        diskAllocationRatio: n.diskAllocationRatio,
+        numInstances: Number(n.stats['num_instances'] ?? instanceUuids.length),
+        numIoOps: Number(n.stats['io_workload'] ?? 0),
+        failedBuilds: Number(n.stats['failed_builds'] ?? 0),
+        hostIp: n.hostIp,
+        hypervisorType: n.hypervisorType,
+        hypervisorVersion: n.hypervisorVersion,
+        hypervisorHostname: n.nodename,
+        cpuInfo: n.cpuInfo,
+        supportedInstances: n.supportedInstances,
+        metrics: n.metrics,
+        stats: n.stats,
         aggregates: aggregatesByHost.get(n.host) ?? [],
         instanceUuids,
         service: service
           ? { disabled: service.disabled === 1, disabledReason: service.disabled_reason, forcedDown, up }
           : { disabled: true, disabledReason: 'no compute service record', forcedDown: false, up: false },
-        traits: (traitsByUuid.get(n.uuid) ?? []).sort(),
-        updatedAt: n.updated_at,
+        traits: [...(traitsByUuid.get(n.uuid) ?? [])].sort(),
+        updatedAt: n.updatedAt,
       })
     }
     return uuids.map((u) => byUuid.get(u)).filter((h): h is HostState => h !== undefined)

@@ -181,7 +181,8 @@ export class SchedulerManager {
     log.debug({ candidates: candidates.allocationRequests.length, hosts: byRoot.size }, 'placement returned allocation candidates')
 
     const explanation = { placementQuery: query, candidateCount: candidates.allocationRequests.length }
-    const states = byRoot.size ? this.withConsumption(await this.hostStates.getHostStates([...byRoot.keys()])) : []
+    const traits = new Map([...byRoot.keys()].map((uuid) => [uuid, candidates.providerSummaries[uuid]?.traits ?? []]))
+    const states = byRoot.size ? this.withConsumption(await this.hostStates.getHostStates([...byRoot.keys()], { traits })) : []
     const instances: InstanceExplanation[] = []
     const rejected = new Map<string, Rejected>()
     const known = new Set(states.map((s) => s.uuid))
