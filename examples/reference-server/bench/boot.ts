@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -47,13 +47,29 @@ async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone', timeo
   }
 }
 
+/** One client polls the detail list until every id is in `want` (ACTIVE) or absent (gone), as a sane client does. */
+async function waitAll(s: Session, ids: readonly string[], want: 'ACTIVE' | 'gone', timeoutMs = 60_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  const wanted = new Set(ids)
+  for (;;) {
+    const { body } = await compute<{ servers: { id: string; status: string; fault?: { message: string } }[] }>(s, 'GET', '/servers/detail')
+    const byId = new Map(body.servers.filter((x) => wanted.has(x.id)).map((x) => [x.id, x]))
+    const failed = [...byId.values()].find((x) => x.status === 'ERROR')
+    if (failed) throw new Error(`server ${failed.id} went to ERROR: ${failed.fault?.message ?? ''}`)
+    const done = want === 'gone' ? byId.size === 0 : byId.size === wanted.size && [...byId.values()].every((x) => x.status === 'ACTIVE')
+    if (done) return
+    if (performance.now() > deadline) throw new Error(`servers not ${want} within ${timeoutMs} ms`)
+    await sleep(2)
+  }
+}
+
 async function createServer1(s: Session, name: string, flavorRef: string, imageRef: string): Promise<string> {
   const { body } = await compute<{ server: { id: string } }>(s, 'POST', '/servers', { server: { name, flavorRef, imageRef, networks: 'none' } })
   return body.server.id
 }
 
 export default defineBenchmark({
-  description: 'boots against the reference server (separate process, embedded default, 4 fake hosts)',
+  description: 'boots against the reference server (built bundle, separate process, embedded default, 4 fake hosts)',
   async run({ rootDir, log }) {
     const dataDir = mkdtempSync(join(tmpdir(), 'novum-bench-'))
     const ports = { compute: await freePort(), identity: await freePort(), image: await freePort(), placement: await freePort() }
@@ -61,8 +77,10 @@ export default defineBenchmark({
     const serverDir = resolve(rootDir, 'examples/reference-server')
     let child: ChildProcess | undefined
     try {
+      log('building the reference server bundle')
+      execFileSync('pnpm', ['run', 'build'], { cwd: serverDir, stdio: 'ignore' })
       const t0 = performance.now()
-      child = spawn(process.execPath, ['--conditions=@novum/source', '--import', 'tsx', 'src/main.ts'], {
+      child = spawn(process.execPath, ['dist/main.js'], {
         cwd: serverDir,
         env: {
           ...process.env,
@@ -137,7 +155,7 @@ export default defineBenchmark({
           for (let i = 0; i < 5; i++) ids.push(await createServer1(s, `batch-${c}-${i}`, flavorRef, imageRef))
         }),
       )
-      await Promise.all(ids.map((id) => waitServer(s, id, 'ACTIVE')))
+      await waitAll(s, ids, 'ACTIVE')
       const batchSec = (performance.now() - b0) / 1000
       const del0 = performance.now()
       await Promise.all(
@@ -145,7 +163,7 @@ export default defineBenchmark({
           for (const id of ids.slice(c * 5, c * 5 + 5)) await compute(s, 'DELETE', `/servers/${id}`)
         }),
       )
-      await Promise.all(ids.map((id) => waitServer(s, id, 'gone')))
+      await waitAll(s, ids, 'gone')
       const delSec = (performance.now() - del0) / 1000
       const rss = rssMb(child.pid!)
 

@@ -86,7 +86,11 @@ export async function startReferenceServer(options: ReferenceServerOptions, logg
     const pkg = `@novum/driver-${o.driver}`
     let mod: { createDriver?: DriverFactory }
     try {
-      mod = (await import(pkg)) as { createDriver?: DriverFactory }
+      // The known drivers are named literally so a bundler includes them; any other package is loaded by name.
+      mod =
+        o.driver === 'libvirt' ? ((await import('@novum/driver-libvirt')) as { createDriver?: DriverFactory })
+        : o.driver === 'lxc' ? ((await import('@novum/driver-lxc')) as { createDriver?: DriverFactory })
+        : ((await import(pkg)) as { createDriver?: DriverFactory })
     } catch (err) {
       throw new ComputeError('INVALID', `unknown driver "${o.driver}": cannot load ${pkg} (${(err as Error).message})`, { cause: err })
     }

@@ -127,5 +127,5 @@ export type { NotifierConfig, VersionedPayload, FaultInfo, InstancePayloadOption
 export { createDeployment, deploymentProviders } from './composition/create-deployment.js'
 export type { Deployment, DeploymentConfig, DeploymentRole, ComputeHostConfig, ApiServices } from './composition/create-deployment.js'
 export {
-  DEPLOYMENT_CONFIG, PLACEMENT, SCHEDULER_MANAGER, CONDUCTOR_MANAGER, COMPUTE_MANAGERS,
+  DEPLOYMENT_CONFIG, PLACEMENT, SCHEDULER_MANAGER, SCHEDULER_REGISTRY, HOST_STATE_SOURCE, CONDUCTOR_MANAGER, COMPUTE_MANAGERS,
 } from './tokens.js'

@@ -16,6 +16,8 @@ import type { QuotaService } from './quota/quota-service.js'
 import type { Policy } from './policy/policy.js'
 import type { PlacementService } from './placement/placement-service.js'
 import type { SchedulerManager } from './scheduler/scheduler-manager.js'
+import type { PluginRegistry } from './scheduler/registry.js'
+import type { HostStateSource } from './scheduler/host-state-source.js'
 import type { ConductorManager } from './conductor/conductor-manager.js'
 import type { ComputeManager } from './compute/compute-manager.js'
 import type { DeploymentConfig } from './composition/create-deployment.js'
@@ -64,6 +66,10 @@ export const DEPLOYMENT_CONFIG = token<DeploymentConfig>('DeploymentConfig')
 export const PLACEMENT = token<PlacementService>('Placement')
 /** The scheduler service. */
 export const SCHEDULER_MANAGER = token<SchedulerManager>('SchedulerManager')
+/** The scheduler's plugins by name (`createInTreeRegistry()` plus third-party filters and weighers). */
+export const SCHEDULER_REGISTRY = token<PluginRegistry>('SchedulerRegistry')
+/** Where the scheduler reads host states (`DatabaseHostStateSource` by default). */
+export const HOST_STATE_SOURCE = token<HostStateSource>('HostStateSource')
 /** The conductor service. */
 export const CONDUCTOR_MANAGER = token<ConductorManager>('ConductorManager')
 /** The compute services of this process, one per configured host. */

@@ -76,6 +76,11 @@ export class AmqpListener implements RpcListener {
     private readonly endpoint: RpcEndpoint,
   ) {}
 
+  /** True once stopped (by {@link AmqpListener.stop}, the transport's close, or a broker refusal). */
+  get isStopped(): boolean {
+    return this.stopped
+  }
+
   /** `topic.server`, for messages. */
   get name(): string {
     return `${this.topic}.${this.server}`

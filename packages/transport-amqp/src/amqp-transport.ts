@@ -520,9 +520,9 @@ export class AmqpTransport implements Transport {
     const listeners = [...this.listeners]
     const results = await Promise.allSettled(listeners.map((l) => l.attach(session)))
     for (const [i, result] of results.entries()) {
-      if (result.status === 'fulfilled') continue
-      if (!isChannelError(result.reason)) throw result.reason
       const listener = listeners[i]!
+      if (result.status === 'fulfilled' || listener.isStopped) continue
+      if (!isChannelError(result.reason)) throw result.reason
       this.logger.error({ err: result.reason, listener: listener.name }, `amqp: the broker refused listener ${listener.name}, which stops: ${(result.reason as Error).message}`)
       listener.fail(result.reason)?.close().catch(noop)
     }
@@ -635,7 +635,7 @@ export class AmqpTransport implements Transport {
       new ComputeError(
         'TIMEOUT',
         `no reply possible to ${call.target} ${call.method}: no queue is bound for "${call.route.routingKey}" on exchange "${call.route.exchange}" ` +
-          `(nobody ever listened on it), so the call failed at once instead of after its ${call.timeoutMs} ms timeout`,
+          `(no listener ever declared it, or it was deleted), so the call failed at once instead of after its ${call.timeoutMs} ms timeout`,
         { details: { topic: call.topic, method: call.method, timeoutMs: call.timeoutMs, undeliverable: true } },
       ),
     )

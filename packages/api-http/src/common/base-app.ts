@@ -1,3 +1,4 @@
+import type { ValidateFunction } from 'ajv'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger, RequestContext } from '@novum/core'
 import { resolveError, type ResolvedError } from './error-status.js'
@@ -90,7 +91,18 @@ export function createBaseApp(options: BaseAppOptions): FastifyInstance {
   }) as unknown as FastifyInstance
 
   const ajv = createAjv()
-  app.setValidatorCompiler(({ schema }) => ajv.compile(toAjvSchema(schema) as object))
+  // Compiled on first use, like SchemaCompiler's validators, to keep start-up short.
+  app.setValidatorCompiler(({ schema }) => {
+    let fn: ValidateFunction | undefined
+    const validate = (data: unknown): boolean => {
+      fn ??= ajv.compile(toAjvSchema(schema) as object)
+      const ok = fn(data)
+      validate.errors = fn.errors
+      return ok
+    }
+    validate.errors = null as ValidateFunction['errors']
+    return validate
+  })
 
   app.decorateRequest('authContext', null)
   app.decorateRequest('microversion', 0)

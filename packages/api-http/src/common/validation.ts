@@ -309,7 +309,12 @@ export function novaValidationMessage(errors: readonly ErrorObject[], kind: 'bod
   return `Invalid input for field/attribute ${field}. Value: ${pyStr(err.data)}. ${message}`
 }
 
-/** Compiles schemas once, at start-up, into {@link Validator}s. */
+/**
+ * Turns schemas into {@link Validator}s. Each distinct schema is compiled once, on its first use: compiling every
+ * route's schemas up front cost about 0.4 s of start-up, which the reference server's ≤ 1 s readiness target
+ * cannot afford. {@link SchemaCompiler.compileAll} compiles whatever is still pending (used by tests, and after
+ * the server is listening).
+ */
 export class SchemaCompiler {
   private readonly ajv: Ajv
   /** Identical schemas (the same shape in several microversion ranges) are compiled once. */
@@ -331,18 +336,38 @@ export class SchemaCompiler {
     return this.wrap(this.compile(schema), 'query')
   }
 
-  private compile(schema: JsonSchema): ValidateFunction {
+  private readonly pending = new Map<string, JsonSchema>()
+
+  /** Compiles every schema not compiled yet; returns how many it compiled. */
+  compileAll(): number {
+    let n = 0
+    for (const [key, schema] of [...this.pending]) {
+      this.compileKey(key, schema)
+      n++
+    }
+    return n
+  }
+
+  private compile(schema: JsonSchema): () => ValidateFunction {
     const key = JSON.stringify(schema)
+    if (!this.compiled.has(key)) this.pending.set(key, schema)
+    let fn: ValidateFunction | undefined
+    return () => (fn ??= this.compileKey(key, schema))
+  }
+
+  private compileKey(key: string, schema: JsonSchema): ValidateFunction {
     let fn = this.compiled.get(key)
     if (!fn) {
       fn = this.ajv.compile(toAjvSchema(schema) as object)
       this.compiled.set(key, fn)
     }
+    this.pending.delete(key)
     return fn
   }
 
-  private wrap(fn: ValidateFunction, kind: 'body' | 'query'): Validator {
+  private wrap(get: () => ValidateFunction, kind: 'body' | 'query'): Validator {
     return (value: unknown) => {
+      const fn = get()
       if (!fn(value)) throw new HttpError(400, novaValidationMessage(fn.errors ?? [], kind))
     }
   }

@@ -222,5 +222,7 @@ describe.each(databaseKindsUnderTest())('SchedulerManager on %s', (kind) => {
 
   it('refuses an invalid configuration at construction', () => {
     expect(() => scheduler({ config: { filters: ['NoSuchFilter'] } })).toThrow('unknown filter "NoSuchFilter" (available: ')
+    expect(() => scheduler({ config: { maxPlacementResults: 0 } })).toThrow('invalid scheduler maxPlacementResults 0: must be a positive integer')
+    expect(() => new SchedulerManager({ placement })).toThrow('the scheduler needs a database (db) or a HostStateSource (hostStates)')
   })
 })

@@ -130,6 +130,12 @@ export class SchedulerManager {
   constructor(options: SchedulerManagerOptions) {
     this.config = options.config ?? {}
     this.profile = createSchedulerProfile(options.registry ?? createInTreeRegistry(), this.config)
+    for (const key of ['maxPlacementResults', 'serviceDownTimeSec', 'explainTopHosts'] as const) {
+      const value = this.config[key]
+      if (value !== undefined && (!Number.isInteger(value) || value < 0 || (key === 'maxPlacementResults' && value < 1))) {
+        throw new ComputeError('INVALID', `invalid scheduler ${key} ${JSON.stringify(value)}: must be a ${key === 'maxPlacementResults' ? 'positive' : 'non-negative'} integer`)
+      }
+    }
     this.placement = options.placement
     this.db = options.db
     this.transport = options.transport
