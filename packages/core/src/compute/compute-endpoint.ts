@@ -16,5 +16,11 @@ export function computeEndpoint(manager: ComputeManager): RpcEndpoint {
     stop_instance: (args, context) => manager.stopInstance(context, args.instance as Instance),
     start_instance: (args, context) => manager.startInstance(context, args.instance as Instance),
     reboot_instance: (args, context) => manager.rebootInstance(context, args.instance as Instance, args.rebootType as RebootType),
+    pause_instance: (args, context) => manager.pauseInstance(context, args.instance as Instance),
+    unpause_instance: (args, context) => manager.unpauseInstance(context, args.instance as Instance),
+    suspend_instance: (args, context) => manager.suspendInstance(context, args.instance as Instance),
+    resume_instance: (args, context) => manager.resumeInstance(context, args.instance as Instance),
+    get_console_output: (args, context) =>
+      manager.getConsoleOutput(context, args.instance as Instance, typeof args.tailLength === 'number' ? args.tailLength : null),
   }
 }

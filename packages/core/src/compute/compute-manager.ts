@@ -14,8 +14,10 @@ import { isoNow, systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import type { ProviderTreeUpdate, RebootType, VirtDriver } from '../virt/virt-driver.js'
 import type { VirtEvent, VirtLifecycleTransition } from '../virt/virt-event.js'
+import { capabilityStats, driverSupports, type PublishedCapability } from './capability-stats.js'
 import { computeEndpoint } from './compute-endpoint.js'
 import { COMPUTE_TOPIC, type BuildAndRunInstanceArgs } from './compute-rpc.js'
+import { tailConsoleLog } from './console-log.js'
 import { KeyedLock } from './keyed-lock.js'
 import { computeNodeUsage } from './resource-tracker.js'
 import { Semaphore } from './semaphore.js'
@@ -61,10 +63,6 @@ const CLEARED_AT_START = new Set<string | null>([
   TaskState.IMAGE_UPLOADING,
   TaskState.IMAGE_BACKUP,
   TaskState.RESIZE_PREP,
-  TaskState.PAUSING,
-  TaskState.UNPAUSING,
-  TaskState.SUSPENDING,
-  TaskState.RESUMING,
   TaskState.RESCUING,
   TaskState.UNRESCUING,
 ])
@@ -79,6 +77,55 @@ const POWER_STATE_OF: Partial<Record<VirtLifecycleTransition, PowerState>> = {
   SUSPENDED: PowerState.SUSPENDED,
   CRASHED: PowerState.CRASHED,
 }
+
+/** Pause, unpause, suspend and resume: one shape in Nova's manager (`pause_instance` …), as data. */
+interface PowerTransition {
+  /** The RPC method, and the `compute_<method>` instance-action event. */
+  readonly method: 'pause_instance' | 'unpause_instance' | 'suspend_instance' | 'resume_instance'
+  /** The notification action: `instance.<action>.start` / `.end`. */
+  readonly action: 'pause' | 'unpause' | 'suspend' | 'resume'
+  readonly capability: PublishedCapability
+  /** The transitional task state the API set. */
+  readonly taskState: TaskState
+  /** The vm_state the API accepted, and the guest's power state then. */
+  readonly fromVmState: VmState
+  readonly fromPower: PowerState
+  /** The vm_state at the end, and the guest's power state then. */
+  readonly toVmState: VmState
+  readonly toPower: PowerState
+  /**
+   * Nova `_error_out_instance_on_exception` (suspend, resume): a driver failure other than "not implemented"
+   * sets the instance to ERROR. Pause and unpause only clear the task (`reverts_task_state`).
+   */
+  readonly errorOnFailure: boolean
+  /** Start-up recovery when the guest is still in `fromPower`: redo the action (Nova, for unpausing) or drop it. */
+  readonly redoAtStart: boolean
+  readonly run: (driver: VirtDriver, instance: Instance) => Promise<void>
+}
+
+const PAUSE: PowerTransition = {
+  method: 'pause_instance', action: 'pause', capability: 'supportsPause', taskState: TaskState.PAUSING,
+  fromVmState: VmState.ACTIVE, fromPower: PowerState.RUNNING, toVmState: VmState.PAUSED, toPower: PowerState.PAUSED,
+  errorOnFailure: false, redoAtStart: false, run: (driver, instance) => driver.pause!(instance),
+}
+const UNPAUSE: PowerTransition = {
+  method: 'unpause_instance', action: 'unpause', capability: 'supportsPause', taskState: TaskState.UNPAUSING,
+  fromVmState: VmState.PAUSED, fromPower: PowerState.PAUSED, toVmState: VmState.ACTIVE, toPower: PowerState.RUNNING,
+  errorOnFailure: false, redoAtStart: true, run: (driver, instance) => driver.unpause!(instance),
+}
+const SUSPEND: PowerTransition = {
+  method: 'suspend_instance', action: 'suspend', capability: 'supportsSuspend', taskState: TaskState.SUSPENDING,
+  fromVmState: VmState.ACTIVE, fromPower: PowerState.RUNNING, toVmState: VmState.SUSPENDED, toPower: PowerState.SUSPENDED,
+  errorOnFailure: true, redoAtStart: false, run: (driver, instance) => driver.suspend!(instance),
+}
+const RESUME: PowerTransition = {
+  method: 'resume_instance', action: 'resume', capability: 'supportsSuspend', taskState: TaskState.RESUMING,
+  fromVmState: VmState.SUSPENDED, fromPower: PowerState.SUSPENDED, toVmState: VmState.ACTIVE, toPower: PowerState.RUNNING,
+  errorOnFailure: true, redoAtStart: true, run: (driver, instance) => driver.resume!(instance),
+}
+const POWER_TRANSITION_OF_TASK: ReadonlyMap<string | null, PowerTransition> = new Map(
+  [PAUSE, UNPAUSE, SUSPEND, RESUME].map((t) => [t.taskState, t]),
+)
 
 /** Error codes after which a failed build is not rescheduled (Nova's `BuildAbortException` family). */
 const ABORT_BUILD_CODES = new Set(['INVALID', 'NOT_FOUND', 'FORBIDDEN', 'QUOTA'])
@@ -245,6 +292,47 @@ export class ComputeManager {
     return this.locks.run(instance.uuid, () => this.doRebootInstance(context, instance, rebootType))
   }
 
+  /**
+   * Nova `pause_instance`: `instance.pause.start`, the driver's pause, then `paused`/none/PAUSED (expecting task
+   * `pausing`) and `instance.pause.end`. A failure (a driver without `supportsPause` is `NOT_IMPLEMENTED`) clears
+   * the task, keeps the vm_state, and records a fault and an Error event.
+   */
+  pauseInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.locks.run(instance.uuid, () => this.doPowerTransition(context, instance, PAUSE))
+  }
+
+  /** Nova `unpause_instance`: `unpausing` → `active`/none/RUNNING, with `instance.unpause.start/.end`; failures as pause. */
+  unpauseInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.locks.run(instance.uuid, () => this.doPowerTransition(context, instance, UNPAUSE))
+  }
+
+  /**
+   * Nova `suspend_instance`: `suspending` → `suspended`/none with the driver's power state (SUSPENDED, or SHUTDOWN
+   * for a managed save), with `instance.suspend.start/.end`. A driver failure sets ERROR (Nova
+   * `_error_out_instance_on_exception`); a driver without `supportsSuspend` only clears the task.
+   */
+  suspendInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.locks.run(instance.uuid, () => this.doPowerTransition(context, instance, SUSPEND))
+  }
+
+  /** Nova `resume_instance`: `resuming` → `active`/none/RUNNING, with `instance.resume.start/.end`; failures as suspend. */
+  resumeInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.locks.run(instance.uuid, () => this.doPowerTransition(context, instance, RESUME))
+  }
+
+  /**
+   * Nova `get_console_output` (an RPC call): the driver's console log, cut to its last `tailLength` pieces and
+   * made ASCII ({@link tailConsoleLog}). Runs under the instance's lock, like every driver call for one guest,
+   * so it waits for an operation in flight. No instance action is recorded (it changes nothing).
+   *
+   * Errors: `NOT_FOUND` when the guest is not on this host; `NOT_IMPLEMENTED` when the driver has no console
+   * output; any other driver failure as thrown. Except for `NOT_FOUND`, a failure leaves an instance fault
+   * (Nova `wrap_instance_fault`).
+   */
+  getConsoleOutput(context: RequestContext, instance: Instance, tailLength: number | null = null): Promise<string> {
+    return this.locks.run(instance.uuid, () => this.doGetConsoleOutput(context, instance, tailLength))
+  }
+
   // --- periodic tasks -----------------------------------------------------------------------------
 
   /** Heartbeats the services row (`report_count`, `last_seen_up`). */
@@ -280,8 +368,11 @@ export class ComputeManager {
       return
     }
     for (const instance of instances) {
-      const state = await this.powerStateOf(instance)
-      await this.locks.run(instance.uuid, () => this.syncInstancePowerState(context, instance.uuid, state))
+      try {
+        await this.locks.run(instance.uuid, () => this.syncInstancePowerState(context, instance.uuid))
+      } catch (err) {
+        this.logger.warn({ err, instance_uuid: instance.uuid }, `power state sync of ${instance.uuid} failed: ${(err as Error).message}`)
+      }
     }
   }
 
@@ -668,7 +759,7 @@ export class ComputeManager {
           host: this.host,
           nodename,
           resources: usage.resources,
-          stats: usage.stats,
+          stats: { ...usage.stats, ...capabilityStats(this.driver) },
           inventories: tree.inventories,
           traits: tree.traits,
         })

@@ -28,7 +28,8 @@ export interface BuildAndRunInstanceArgs {
  * instance's host (`topic.server`).
  *
  * Versions: 1.0 — `build_and_run_instance`, `terminate_instance`, `stop_instance`, `start_instance`,
- * `reboot_instance`. 1.1 — `build_and_run_instance` takes an optional `retry`.
+ * `reboot_instance`. 1.1 — `build_and_run_instance` takes an optional `retry`. 1.2 — casts `pause_instance`,
+ * `unpause_instance`, `suspend_instance`, `resume_instance`; call `get_console_output`.
  */
 export class ComputeRpcClient extends RpcClient {
   constructor(transport: Transport, timeoutMs = 60_000) {
@@ -58,6 +59,35 @@ export class ComputeRpcClient extends RpcClient {
   /** Reboots the guest (SOFT or HARD); the instance ends `active`. */
   rebootInstance(context: RequestContext, instance: Instance, rebootType: RebootType): Promise<void> {
     return this.cast('reboot_instance', { instance, rebootType }, context, hostOf(instance))
+  }
+
+  /** Freezes the guest in memory; the instance ends `paused`/PAUSED (since 1.2). */
+  pauseInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.cast('pause_instance', { instance }, context, hostOf(instance))
+  }
+
+  /** Thaws a paused guest; the instance ends `active`/RUNNING (since 1.2). */
+  unpauseInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.cast('unpause_instance', { instance }, context, hostOf(instance))
+  }
+
+  /** Saves the guest to disk; the instance ends `suspended` (since 1.2). */
+  suspendInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.cast('suspend_instance', { instance }, context, hostOf(instance))
+  }
+
+  /** Restores a suspended guest; the instance ends `active`/RUNNING (since 1.2). */
+  resumeInstance(context: RequestContext, instance: Instance): Promise<void> {
+    return this.cast('resume_instance', { instance }, context, hostOf(instance))
+  }
+
+  /**
+   * The guest's console log, its tail of `tailLength` newline-separated pieces when given (Nova `_tail_log`); a call
+   * (since 1.2). Rejects with `NOT_IMPLEMENTED` when the host's driver has no console output and `NOT_FOUND`
+   * when the guest is not on the host.
+   */
+  getConsoleOutput(context: RequestContext, instance: Instance, tailLength: number | null = null): Promise<string> {
+    return this.call<string>('get_console_output', { instance, tailLength }, context, undefined, hostOf(instance))
   }
 }
 

@@ -59,7 +59,7 @@ function createDialect(config: DatabaseConfig): Dialect {
           database.pragma('synchronous = NORMAL')
           database.pragma('busy_timeout = 5000')
           database.pragma('foreign_keys = ON')
-          return database
+          return withStatementCache(database)
         },
       })
     case 'postgres':
@@ -81,4 +81,31 @@ function createDialect(config: DatabaseConfig): Dialect {
         },
       })
   }
+}
+
+/**
+ * Wraps a better-sqlite3 database so `prepare` reuses statements by SQL text. Kysely prepares every query anew,
+ * and on the boot path preparing cost as much as executing. Safe because Kysely runs one query at a time on its
+ * single SQLite connection. The cache is bounded; the least recently added statements are dropped first.
+ */
+function withStatementCache<D extends { prepare(sql: string): unknown }>(database: D, max = 500): D {
+  const cache = new Map<string, unknown>()
+  const prepare = database.prepare.bind(database)
+  return new Proxy(database, {
+    get(target, prop, receiver) {
+      if (prop !== 'prepare') {
+        const v = Reflect.get(target, prop, receiver) as unknown
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+      }
+      return (sql: string) => {
+        let stmt = cache.get(sql)
+        if (stmt === undefined) {
+          stmt = prepare(sql)
+          if (cache.size >= max) cache.delete(cache.keys().next().value as string)
+          cache.set(sql, stmt)
+        }
+        return stmt
+      }
+    },
+  })
 }

@@ -55,6 +55,11 @@ export interface InstancesTable {
   deleted_at: Timestamp | null
   /** 0 while the instance exists; its id once deleted (Nova's soft-delete convention). */
   deleted: ColumnType<number, number | undefined, number>
+  /** The flavor's size, as columns for SQL aggregates (quota usage). */
+  vcpus: ColumnType<number, number | undefined, number>
+  memory_mb: ColumnType<number, number | undefined, number>
+  root_gb: ColumnType<number, number | undefined, number>
+  ephemeral_gb: ColumnType<number, number | undefined, number>
 }
 
 export interface InstanceFaultsTable {

@@ -29,6 +29,26 @@ describe.each(databaseKindsUnderTest())('migrations on %s', (kind) => {
     expect(await tableNames()).toHaveLength(33)
   })
 
+  it('fills the instance size columns of existing rows when 0002 runs', async () => {
+    const { Migrator } = await import('kysely')
+    const { migrationProvider } = await import('./migrations/index.js')
+    const m = new Migrator({ db: t.db, provider: migrationProvider, migrationTableName: 'novum_migrations', migrationLockTableName: 'novum_migrations_lock' })
+    const { NO_MIGRATIONS } = await import('kysely')
+    expect((await m.migrateTo(NO_MIGRATIONS)).error).toBeUndefined()
+    expect((await m.migrateTo('0001-initial')).error).toBeUndefined()
+    const now = new Date().toISOString()
+    const flavor = { id: '3', name: 'm1.medium', memoryMb: 4096, vcpus: 2, rootGb: 40, ephemeralGb: 5 }
+    await (t.db as unknown as import('kysely').Kysely<any>).insertInto('instances').values({
+      uuid: '00000000-0000-4000-8000-00000000b001', display_name: 'old', hostname: 'old', project_id: 'p', user_id: 'u', image_ref: 'i',
+      flavor: JSON.stringify(flavor), vm_state: 'active', power_state: 1, metadata: '{}', system_metadata: '{}', networks: '"none"',
+      config_drive: '', progress: 0, locked: 0, reservation_id: 'r-1', launch_index: 0, created_at: now,
+    }).execute()
+    expect((await m.migrateToLatest()).error).toBeUndefined()
+    const row = await t.db.selectFrom('instances').select(['vcpus', 'memory_mb', 'root_gb', 'ephemeral_gb']).executeTakeFirstOrThrow()
+    expect(row).toEqual({ vcpus: 2, memory_mb: 4096, root_gb: 40, ephemeral_gb: 5 })
+    await t.db.deleteFrom('instances').execute()
+  })
+
   it('round-trips the portable column types', async () => {
     const now = new Date().toISOString()
     await t.db

@@ -317,30 +317,33 @@ export class QuotaService {
    * Counted usage of a scope: instances/cores/ram (of the user when `userId` is set), key_pairs (of the user),
    * server_groups (of the project). Per-request resources are 0.
    */
-  async usage(scope: QuotaScope): Promise<Readonly<Record<QuotaResource, number>>> {
-    let q = this.db
-      .selectFrom('instances')
-      .select(['flavor'])
-      .where('project_id', '=', scope.projectId)
-      .where('deleted', '=', 0)
-      .where('vm_state', '!=', 'soft-delete')
-    if (scope.userId) q = q.where('user_id', '=', scope.userId)
-    const rows = await q.execute()
+  async usage(scope: QuotaScope, only?: ReadonlySet<QuotaResource>): Promise<Readonly<Record<QuotaResource, number>>> {
+    const wants = (r: QuotaResource) => !only || only.has(r)
+    let instances = 0
     let cores = 0
     let ram = 0
-    for (const row of rows) {
-      const flavor = JSON.parse(row.flavor) as Pick<Flavor, 'vcpus' | 'memoryMb'>
-      cores += flavor.vcpus
-      ram += flavor.memoryMb
+    if (wants('instances') || wants('cores') || wants('ram')) {
+      let q = this.db
+        .selectFrom('instances')
+        .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number>('vcpus').as('cores'), eb.fn.sum<number>('memory_mb').as('ram')])
+        .where('project_id', '=', scope.projectId)
+        .where('deleted', '=', 0)
+        .where('vm_state', '!=', 'soft-delete')
+      if (scope.userId) q = q.where('user_id', '=', scope.userId)
+      const row = await q.executeTakeFirstOrThrow()
+      instances = Number(row.n)
+      cores = Number(row.cores ?? 0)
+      ram = Number(row.ram ?? 0)
     }
-    const keyPairs = scope.userId
-      ? Number((await this.db.selectFrom('key_pairs').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', scope.userId).executeTakeFirstOrThrow()).n)
+    const keyPairs =
+      scope.userId && wants('key_pairs')
+        ? Number((await this.db.selectFrom('key_pairs').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', scope.userId).executeTakeFirstOrThrow()).n)
+        : 0
+    const groups = wants('server_groups')
+      ? Number((await this.db.selectFrom('instance_groups').select((eb) => eb.fn.countAll().as('n')).where('project_id', '=', scope.projectId).executeTakeFirstOrThrow()).n)
       : 0
-    const groups = Number(
-      (await this.db.selectFrom('instance_groups').select((eb) => eb.fn.countAll().as('n')).where('project_id', '=', scope.projectId).executeTakeFirstOrThrow()).n,
-    )
     return {
-      instances: rows.length,
+      instances,
       cores,
       ram,
       metadata_items: 0,
@@ -360,9 +363,10 @@ export class QuotaService {
   async evaluate(deltas: Partial<Record<QuotaResource, number>>, scope: QuotaScope): Promise<QuotaEvaluation> {
     const resources = (Object.keys(deltas) as QuotaResource[]).filter((r) => COUNTED.has(r))
     const projectLimits = await this.effectiveLimits({ projectId: scope.projectId, userId: null })
-    const projectUsage = await this.usage({ projectId: scope.projectId, userId: scope.userId ?? null })
+    const only = new Set(resources)
+    const projectUsage = await this.usage({ projectId: scope.projectId, userId: scope.userId ?? null }, only)
     // key_pairs are per user; everything else counted per project.
-    const projectWide = scope.userId ? await this.usage({ projectId: scope.projectId, userId: null }) : projectUsage
+    const projectWide = scope.userId ? await this.usage({ projectId: scope.projectId, userId: null }, only) : projectUsage
     const overs = new Set<QuotaResource>()
     const quotas: Partial<Record<QuotaResource, number>> = {}
     const usages: Partial<Record<QuotaResource, number>> = {}

@@ -554,14 +554,14 @@ export class FakeVirtDriver implements VirtDriver {
     renameSync(tmp, path)
   }
 
-  /** Coalesces the writes of one tick into one. */
+  /** Coalesces the writes of the next 50 ms into one; {@link FakeVirtDriver.close} writes what is pending. */
   private persist(): void {
     const path = this.config.statePath
     if (!path || this.saveScheduled) return
     this.saveScheduled = true
-    setImmediate(() => {
+    setTimeout(() => {
       if (this.saveScheduled && !this.closed) this.saveState(path)
-    })
+    }, 50).unref()
   }
 
   private emit(instanceUuid: string, transition: VirtLifecycleTransition): void {

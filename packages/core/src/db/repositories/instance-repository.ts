@@ -144,6 +144,10 @@ export class InstanceRepository {
         updated_at: null,
         deleted_at: null,
         deleted: 0,
+        vcpus: input.flavor.vcpus,
+        memory_mb: input.flavor.memoryMb,
+        root_gb: input.flavor.rootGb,
+        ephemeral_gb: input.flavor.ephemeralGb,
       })
       .execute()
     const row = await trx.selectFrom('instances').selectAll().where('uuid', '=', input.uuid).executeTakeFirstOrThrow()
