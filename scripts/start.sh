@@ -28,6 +28,9 @@ else
   "${PNPM[@]}" install --reporter=append-only >&2
 fi
 
+echo "==> building the reference server" >&2
+"${PNPM[@]}" --filter @novum/example-reference-server run build >&2
+
 echo "==> starting the reference server" >&2
 # NOTE: no `--` before "$@": pnpm 10 passes everything after the script name to it, and would pass a `--` on
 # too, which makes the server's option parser treat every following option as a positional argument.

@@ -6,7 +6,7 @@ import { ConductorTaskRpcClient, type BuildFailure } from '../conductor/conducto
 import type { InstancePatch } from '../db/repositories/instance-repository.js'
 import { ComputeError, toComputeError } from '../errors/compute-error.js'
 import type { Instance } from '../model/instance.js'
-import { PowerState, TaskState, VmState } from '../model/states.js'
+import { POWER_STATE_NAMES, PowerState, TaskState, VmState } from '../model/states.js'
 import { Notifier } from '../notifications/notifier.js'
 import { faultFromError } from '../notifications/payloads.js'
 import type { RpcListener, Transport } from '../transport/transport.js'
@@ -577,6 +577,61 @@ export class ComputeManager {
     await this.eventFinish(context, uuid, 'reboot_instance')
   }
 
+  private async doPowerTransition(context: RequestContext, instance: Instance, t: PowerTransition): Promise<void> {
+    const uuid = instance.uuid
+    await this.eventStart(context, uuid, t.method)
+    await this.notifier.instanceAction(context, instance, `instance.${t.action}.start`)
+    try {
+      if (!driverSupports(this.driver, t.capability)) {
+        throw new ComputeError('NOT_IMPLEMENTED', `${t.action} is not supported by the virt driver of host ${this.host}`, {
+          details: { instanceUuid: uuid, host: this.host, capability: t.capability },
+        })
+      }
+      await t.run(this.driver, instance)
+    } catch (err) {
+      const error = toComputeError(err)
+      const errored = t.errorOnFailure && error.code !== 'NOT_IMPLEMENTED'
+      await this.actionFailed(context, instance, t.method, error, errored ? { vmState: VmState.ERROR, taskState: null } : { taskState: null }, [t.taskState])
+      return
+    }
+    let updated: Instance
+    try {
+      const powerState = await this.powerStateOf(instance)
+      updated = await this.conductor.instanceUpdate(context, uuid, { vmState: t.toVmState, taskState: null, powerState }, { expectedTaskState: [t.taskState] })
+    } catch (err) {
+      // deleted or reset while the driver worked: the CAS keeps whatever happened meanwhile
+      await this.actionFailed(context, instance, t.method, toComputeError(err), { taskState: null }, [t.taskState])
+      return
+    }
+    await this.notifier.instanceAction(context, updated, `instance.${t.action}.end`)
+    await this.eventFinish(context, uuid, t.method)
+  }
+
+  private async doGetConsoleOutput(context: RequestContext, instance: Instance, tailLength: number | null): Promise<string> {
+    const uuid = instance.uuid
+    let output: string
+    try {
+      if (!driverSupports(this.driver, 'supportsConsoleOutput')) {
+        throw new ComputeError('NOT_IMPLEMENTED', `console output is not supported by the virt driver of host ${this.host}`, {
+          details: { instanceUuid: uuid, host: this.host, capability: 'supportsConsoleOutput' },
+        })
+      }
+      output = await this.driver.getConsoleOutput!(instance)
+    } catch (err) {
+      const error = toComputeError(err)
+      if (error.code !== 'NOT_FOUND') await this.recordFault(context, uuid, error)
+      throw error
+    }
+    return tailConsoleLog(output, tailLength)
+  }
+
+  /** Writes an instance fault through the conductor; a failure to write it is logged, not thrown. */
+  private async recordFault(context: RequestContext, instanceUuid: string, error: ComputeError): Promise<void> {
+    await this.conductor
+      .instanceFaultCreate(context, { instanceUuid, code: faultCode(error.code), message: error.message, details: error.stack ?? null, host: this.host })
+      .catch((err: unknown) => this.logger.warn({ err, req_id: context.requestId, instance_uuid: instanceUuid }, `could not record the fault of ${instanceUuid}`))
+  }
+
   /** Records a failed action: state patch, fault, optional error notification, and the Error event. */
   private async actionFailed(
     context: RequestContext,
@@ -590,9 +645,7 @@ export class ComputeManager {
     const log = this.logger.child({ req_id: context.requestId, instance_uuid: instance.uuid })
     log.warn({ err: error }, `${method} of instance ${instance.uuid} failed: ${error.message}`)
     let updated = instance
-    await this.conductor
-      .instanceFaultCreate(context, { instanceUuid: instance.uuid, code: faultCode(error.code), message: error.message, details: error.stack ?? null, host: this.host })
-      .catch((err: unknown) => log.warn({ err }, `could not record the fault of ${instance.uuid}`))
+    await this.recordFault(context, instance.uuid, error)
     try {
       updated = await this.conductor.instanceUpdate(context, instance.uuid, patch, expectedTaskState ? { expectedTaskState } : {})
     } catch (err) {
@@ -667,12 +720,42 @@ export class ComputeManager {
       await this.doRebootInstance(context, instance, 'HARD')
       return
     }
+    const transition = POWER_TRANSITION_OF_TASK.get(task)
+    if (transition) {
+      await this.recoverPowerTransition(context, instance, transition, powerState)
+      return
+    }
     if (CLEARED_AT_START.has(task)) {
       await this.conductor.instanceUpdate(context, uuid, { taskState: null, powerState }, { expectedTaskState: [task] })
       return
     }
     if (instance.powerState !== powerState && task === null) {
       await this.conductor.instanceUpdate(context, uuid, { powerState }, { expectedTaskState: [null] })
+    }
+  }
+
+  /**
+   * Nova `_init_instance` for an instance left pausing, unpausing, suspending or resuming, decided by where its
+   * guest is now: already at the action's power state → record the action's outcome; still where it started →
+   * redo the action (unpause, resume; Nova redoes an unpause) or drop it (pause, suspend: back to the vm_state
+   * it had; Nova does so for pausing); anything else → clear the task and let the power-state sync judge.
+   *
+   * NOTE: Nova handles only pausing/unpausing here and leaves suspending/resuming stuck; Novum treats the four alike.
+   */
+  private async recoverPowerTransition(context: RequestContext, instance: Instance, t: PowerTransition, powerState: PowerState): Promise<void> {
+    const uuid = instance.uuid
+    const expected = { expectedTaskState: [t.taskState] }
+    // NOTE: a managed save (libvirt) reads as SHUTDOWN, so a suspend may have completed with the guest shut down.
+    const reached = powerState === t.toPower || (t === SUSPEND && powerState === PowerState.SHUTDOWN)
+    this.logger.info({ instance_uuid: uuid }, `instance ${uuid} was left ${t.taskState} with its guest ${POWER_STATE_NAMES[powerState]}`)
+    if (reached) {
+      await this.conductor.instanceUpdate(context, uuid, { vmState: t.toVmState, taskState: null, powerState }, expected)
+    } else if (powerState === t.fromPower && t.redoAtStart) {
+      await this.doPowerTransition(context, instance, t)
+    } else if (powerState === t.fromPower) {
+      await this.conductor.instanceUpdate(context, uuid, { vmState: t.fromVmState, taskState: null, powerState }, expected)
+    } else {
+      await this.conductor.instanceUpdate(context, uuid, { taskState: null, powerState }, expected)
     }
   }
 
@@ -687,8 +770,13 @@ export class ComputeManager {
     }
   }
 
-  /** Nova `_sync_instance_power_state` (§2.5), under the instance's lock. */
-  private async syncInstancePowerState(context: RequestContext, uuid: string, driverState: PowerState): Promise<void> {
+  /**
+   * Nova `_sync_instance_power_state` (§2.5), under the instance's lock: skipped while a task is in flight, and
+   * judged on the driver's power state read now, under the lock. An event whose power state is no longer the
+   * guest's (a PAUSED handled after the unpause that followed it) is dropped, as Nova's `handle_lifecycle_event`
+   * does, so a stale event never overwrites the state a later action recorded.
+   */
+  private async syncInstancePowerState(context: RequestContext, uuid: string, eventState?: PowerState): Promise<void> {
     let instance: Instance
     try {
       instance = await this.conductor.instanceGet(context, uuid)
@@ -697,6 +785,8 @@ export class ComputeManager {
       throw err
     }
     if (instance.host !== this.host || instance.taskState !== null) return
+    const driverState = await this.powerStateOf(instance)
+    if (eventState !== undefined && driverState !== eventState) return
     if (instance.powerState !== driverState) {
       try {
         instance = await this.conductor.instanceUpdate(context, uuid, { powerState: driverState }, { expectedTaskState: [null] })

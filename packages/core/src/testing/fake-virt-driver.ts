@@ -131,6 +131,25 @@ const TRANSITION_FOR: Partial<Record<PowerState, VirtLifecycleTransition>> = {
 }
 
 /**
+ * What a fake guest's serial console shows while it boots: a few kernel and cloud-init lines, then the login
+ * prompt, so `openstack console log show` has something to show. Deterministic (no clock, no randomness).
+ */
+function bootLines(instance: Instance): string[] {
+  const disk = instance.flavor.rootGb
+  return [
+    '[    0.000000] Linux version 6.1.0-novum-fake (builder@novum) #1 SMP PREEMPT_DYNAMIC',
+    '[    0.000000] Command line: root=/dev/vda1 ro console=tty0 console=ttyS0,115200n8',
+    `[    0.000000] Memory: ${instance.flavor.memoryMb * 1024}K available, ${instance.flavor.vcpus} vCPU(s)`,
+    `[    0.612004] virtio_blk virtio1: [vda] ${disk * 2_097_152} 512-byte logical blocks (${disk} GiB)`,
+    '[    1.204117] EXT4-fs (vda1): mounted filesystem with ordered data mode. Quota mode: none.',
+    `[    2.318730] cloud-init[412]: Cloud-init v. 22.4.2 running 'init' on ${instance.instanceName}.`,
+    `[    3.002559] cloud-init[412]: Set hostname to ${instance.hostname}.`,
+    '',
+    `${instance.hostname} login:`,
+  ]
+}
+
+/**
  * Nova's fake driver: a hypervisor in memory. Guests are records with a power state; every operation changes
  * the record, emits the lifecycle event a real hypervisor would, and returns at once (no artificial delay
  * unless {@link FakeVirtDriverConfig.delayMs} asks for one). Resource usage is computed from its guests.
@@ -345,7 +364,7 @@ export class FakeVirtDriver implements VirtDriver {
     }
     this.guests.set(instance.uuid, guest)
     if (powerOn) {
-      guest.consoleLog.push('login:')
+      guest.consoleLog.push(...bootLines(instance))
       this.emit(instance.uuid, 'STARTED')
     }
   }
@@ -376,7 +395,7 @@ export class FakeVirtDriver implements VirtDriver {
     if (type === 'SOFT' && g.powerState !== PowerState.RUNNING) {
       throw new ComputeError('VIRT', `cannot soft reboot instance ${instance.uuid}: it is ${POWER_STATE_NAMES[g.powerState]}`, { details: { instanceUuid: instance.uuid } })
     }
-    g.consoleLog.push(type === 'SOFT' ? 'reboot: acpi restart' : 'reboot: reset')
+    g.consoleLog.push(type === 'SOFT' ? 'reboot: acpi restart' : 'reboot: reset', ...bootLines(instance))
     g.startedAt = this.clock.now()
     if (g.powerState !== PowerState.RUNNING) this.setPower(g, PowerState.RUNNING)
   }
@@ -398,6 +417,7 @@ export class FakeVirtDriver implements VirtDriver {
     const g = this.find(instance)
     this.maybeFail('powerOn', instance)
     g.startedAt = this.clock.now()
+    if (g.powerState !== PowerState.RUNNING) g.consoleLog.push(...bootLines(instance))
     this.setPower(g, PowerState.RUNNING)
   }
 
