@@ -1,14 +1,19 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { computeEndpoint } from '../compute/compute-endpoint.js'
+import { ComputeManager } from '../compute/compute-manager.js'
 import { ComputeRpcClient } from '../compute/compute-rpc.js'
+import { ConductorComputeRpcClient } from '../conductor/conductor-compute-rpc.js'
 import { ConductorTaskRpcClient } from '../conductor/conductor-rpc.js'
 import type { RequestContext } from '../context.js'
 import { InstanceRepository } from '../db/repositories/instance-repository.js'
 import { ComputeError } from '../errors/compute-error.js'
 import { DEFAULT_IMAGE_ID, ImageService } from '../image/image-service.js'
+import type { ImageMeta } from '../model/image-meta.js'
 import type { RequestSpec } from '../model/request-spec.js'
 import { Policy } from '../policy/policy.js'
 import { QuotaService } from '../quota/quota-service.js'
+import { FakeVirtDriver } from '../testing/fake-virt-driver.js'
 import { createTestDatabase, databaseKindsUnderTest, type TestDatabase } from '../testing/test-databases.js'
 import { PlacementService } from '../placement/placement-service.js'
 import { InMemoryBroker, InMemoryTransport } from '../transport/in-memory-transport.js'
@@ -55,7 +60,10 @@ class Recorder {
   }
 }
 
-const COMPUTE_METHODS = ['build_and_run_instance', 'terminate_instance', 'stop_instance', 'start_instance', 'reboot_instance'] as const
+const COMPUTE_METHODS = [
+  'build_and_run_instance', 'terminate_instance', 'stop_instance', 'start_instance', 'reboot_instance',
+  'pause_instance', 'unpause_instance', 'suspend_instance', 'resume_instance',
+] as const
 
 describe.each(databaseKindsUnderTest())('ComputeApi on %s', (kind) => {
   let t: TestDatabase
@@ -67,6 +75,7 @@ describe.each(databaseKindsUnderTest())('ComputeApi on %s', (kind) => {
   let keypairs: KeypairService
   let conductor: Recorder
   let compute: Recorder
+  let broker: InMemoryBroker
   const transports: InMemoryTransport[] = []
   let seq = 0
   let alice: RequestContext
@@ -84,7 +93,7 @@ describe.each(databaseKindsUnderTest())('ComputeApi on %s', (kind) => {
     await flavors.ensureDefaultFlavors()
     await images.ensureDefaultImage()
 
-    const broker = new InMemoryBroker()
+    broker = new InMemoryBroker()
     const apiTransport = new InMemoryTransport({ broker })
     const conductorTransport = new InMemoryTransport({ broker })
     const computeTransport = new InMemoryTransport({ broker })
@@ -416,6 +425,190 @@ describe.each(databaseKindsUnderTest())('ComputeApi on %s', (kind) => {
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1)
       for (const o of outcomes) if (o.status === 'rejected') expect(ComputeError.is(o.reason, 'CONFLICT')).toBe(true)
       expect((await api.listInstanceActions(alice, uuid)).filter((a) => a.action === 'stop')).toHaveLength(1)
+    })
+  })
+
+  describe('pause, unpause, suspend, resume', () => {
+    /** Records a compute node for `host` whose stats carry what its compute service published. */
+    async function addNode(host: string, stats: Record<string, string>): Promise<void> {
+      const now = new Date(clock.now()).toISOString()
+      await t.db
+        .insertInto('compute_nodes')
+        .values({
+          uuid: crypto.randomUUID(), service_id: null, host, hypervisor_hostname: host, hypervisor_type: 'fake', hypervisor_version: 1, vcpus: 8,
+          memory_mb: 8192, local_gb: 100, vcpus_used: 0, memory_mb_used: 0, local_gb_used: 0, free_ram_mb: 8192, free_disk_gb: 100,
+          disk_available_least: 100, current_workload: 0, running_vms: 0, host_ip: null, cpu_info: '{}', supported_instances: '[]',
+          stats: JSON.stringify(stats), metrics: '{}', cpu_allocation_ratio: 16, ram_allocation_ratio: 1.5, disk_allocation_ratio: 1,
+          created_at: now, updated_at: now, deleted_at: null,
+        })
+        .execute()
+    }
+
+    it.each([
+      { act: 'pause', from: 'active', task: 'pausing', method: 'pause_instance' },
+      { act: 'unpause', from: 'paused', task: 'unpausing', method: 'unpause_instance' },
+      { act: 'suspend', from: 'active', task: 'suspending', method: 'suspend_instance' },
+      { act: 'resume', from: 'suspended', task: 'resuming', method: 'resume_instance' },
+    ] as const)('$act: from $from, task $task, a $method cast and a $act action; a second one is a 409', async ({ act, from, task, method }) => {
+      const uuid = await createOne(alice)
+      await launch(uuid, from)
+      const call = { pause: api.pauseServer, unpause: api.unpauseServer, suspend: api.suspendServer, resume: api.resumeServer }[act].bind(api)
+      const before = compute.received.length
+      await call(alice, uuid)
+      expect(await api.getServer(alice, uuid)).toMatchObject({ vmState: from, taskState: task })
+      const [msg] = (await compute.until(before + 1)).slice(before)
+      expect(msg?.method).toBe(method)
+      expect(msg?.args.instance).toMatchObject({ uuid, taskState: task })
+      expect(msg?.context.requestId).toBe(alice.requestId)
+      expect((await api.listInstanceActions(alice, uuid)).map((a) => a.action)).toEqual([act, 'create'])
+      const again = await rejection(call(alice, uuid))
+      expect(again.code).toBe('CONFLICT')
+      expect(again.message).toBe(`Cannot '${act}' instance ${uuid} while it is in task_state ${task}`)
+    })
+
+    it("applies Nova's vm_state, launched_at and lock guards with its 409 wording", async () => {
+      const uuid = await createOne(alice)
+      await new InstanceRepository(t.db).update(uuid, { host: 'compute-1', vmState: 'active', taskState: null }, { updatedAt: new Date(clock.now()).toISOString() })
+      expect((await rejection(api.pauseServer(alice, uuid))).message).toBe(`Cannot 'pause' instance ${uuid} while it is in launched_at None`)
+      await launch(uuid, 'stopped')
+      for (const [call, act] of [[api.pauseServer, 'pause'], [api.suspendServer, 'suspend'], [api.unpauseServer, 'unpause'], [api.resumeServer, 'resume']] as const) {
+        const err = await rejection(call.call(api, alice, uuid))
+        expect(err.code).toBe('CONFLICT')
+        expect(err.message).toBe(`Cannot '${act}' instance ${uuid} while it is in vm_state stopped`)
+        expect(err.details).toMatchObject({ code: 'InstanceInvalidState', attr: 'vm_state', state: 'stopped', action: act })
+      }
+      await launch(uuid, 'paused')
+      expect((await rejection(api.suspendServer(alice, uuid))).message).toBe(`Cannot 'suspend' instance ${uuid} while it is in vm_state paused`)
+      expect((await rejection(api.resumeServer(alice, uuid))).message).toBe(`Cannot 'resume' instance ${uuid} while it is in vm_state paused`)
+      await launch(uuid, 'active')
+      expect((await rejection(api.unpauseServer(alice, uuid))).message).toBe(`Cannot 'unpause' instance ${uuid} while it is in vm_state active`)
+      // the lock is checked before the state, as Nova's decorators run
+      await api.lockServer(admin, uuid)
+      expect((await rejection(api.unpauseServer(alice, uuid))).message).toBe(`Instance ${uuid} is locked`)
+      expect((await rejection(api.pauseServer(alice, uuid))).message).toBe(`Instance ${uuid} is locked`)
+      await api.pauseServer(admin, uuid)
+      expect((await api.getServer(alice, uuid)).taskState).toBe('pausing')
+      expect((await rejection(api.pauseServer(bob, uuid))).code).toBe('NOT_FOUND')
+    })
+
+    it("is NOT_IMPLEMENTED (Nova's 501) without any change when the host's driver cannot do it", async () => {
+      await addNode('compute-bare', { num_instances: '1', supports_pause: 'False', supports_suspend: 'False', supports_console_output: 'False' })
+      await addNode('compute-full', { num_instances: '1', supports_pause: 'True', supports_suspend: 'True' })
+      const uuid = await createOne(alice)
+      const now = new Date(clock.now()).toISOString()
+      const repo = new InstanceRepository(t.db)
+      await repo.update(uuid, { host: 'compute-bare', node: 'compute-bare', vmState: 'active', taskState: null, launchedAt: now }, { updatedAt: now })
+      for (const call of [api.pauseServer, api.suspendServer]) {
+        const err = await rejection(call.call(api, alice, uuid))
+        expect(err.code).toBe('NOT_IMPLEMENTED')
+        expect(err.message).toBe('The requested functionality is not supported.')
+      }
+      expect(await api.getServer(alice, uuid)).toMatchObject({ vmState: 'active', taskState: null })
+      expect((await api.listInstanceActions(alice, uuid)).map((a) => a.action)).toEqual(['create'])
+      // the state guard still comes first
+      await repo.update(uuid, { vmState: 'stopped' }, { updatedAt: now })
+      expect((await rejection(api.pauseServer(alice, uuid))).code).toBe('CONFLICT')
+      // a host that can, or that has not said (no compute node row), is let through
+      for (const host of ['compute-full', 'compute-1']) {
+        await repo.update(uuid, { host, node: host, vmState: 'active', taskState: null }, { updatedAt: now })
+        await api.pauseServer(alice, uuid)
+        expect((await api.getServer(alice, uuid)).taskState).toBe('pausing')
+      }
+    })
+  })
+
+  describe('.getConsoleOutput', () => {
+    const image = (id: string): ImageMeta => ({ id, name: id, status: 'active', diskFormat: 'raw', containerFormat: 'bare', minRamMb: 0, minDiskGb: 0, size: null, properties: {} })
+    const drivers = new Map<string, FakeVirtDriver>()
+
+    beforeAll(async () => {
+      // real compute services (not started: they need no database for this) answering get_console_output
+      for (const [host, config] of [['console-1', {}], ['console-bare', { capabilities: { supportsConsoleOutput: false } }]] as const) {
+        const tr = new InMemoryTransport({ broker })
+        transports.push(tr)
+        const driver = new FakeVirtDriver({ hostname: host, ...config })
+        await driver.init()
+        drivers.set(host, driver)
+        const manager = new ComputeManager({ host, driver, conductor: new ConductorComputeRpcClient(tr), transport: tr })
+        await tr.listen({ topic: 'compute', server: host }, computeEndpoint(manager))
+      }
+    })
+
+    /** A server booted on `host`, with its guest on the fake hypervisor (unless `guest` is false). */
+    async function bootOn(host: string, options: { guest?: boolean; imageId?: string; vmState?: string } = {}): Promise<string> {
+      const uuid = await createOne(alice)
+      const now = new Date(clock.now()).toISOString()
+      const instance = await new InstanceRepository(t.db).update(
+        uuid,
+        { host, node: host, vmState: options.vmState ?? 'active', taskState: null, powerState: 1, launchedAt: now },
+        { updatedAt: now },
+      )
+      if (options.guest ?? true) await drivers.get(host)!.spawn(instance, image(options.imageId ?? 'img-1'), {})
+      return uuid
+    }
+
+    it("returns the guest's console log; length keeps its last pieces (as a string too); -1 and null mean all", async () => {
+      const uuid = await bootOn('console-1')
+      const whole = await api.getConsoleOutput(alice, uuid)
+      expect(whole).toBe(`${drivers.get('console-1')!.guest(uuid)!.consoleLog.join('\n')}\n`)
+      expect(whole).toContain('booting image img-1')
+      expect(whole).toMatch(/login:\n$/)
+      expect(await api.getConsoleOutput(alice, uuid, 3)).toBe('\nweb login:\n')
+      expect(await api.getConsoleOutput(alice, uuid, '3')).toBe('\nweb login:\n')
+      expect(await api.getConsoleOutput(alice, uuid, 0)).toBe('')
+      expect(await api.getConsoleOutput(alice, uuid, -1)).toBe(whole)
+      expect(await api.getConsoleOutput(alice, uuid, '-1')).toBe(whole)
+      expect(await api.getConsoleOutput(alice, uuid, null)).toBe(whole)
+      // no instance action for a read
+      expect((await api.listInstanceActions(alice, uuid)).map((a) => a.action)).toEqual(['create'])
+    })
+
+    it('works in any vm_state and task_state while the server has a host', async () => {
+      const uuid = await bootOn('console-1', { vmState: 'stopped' })
+      await new InstanceRepository(t.db).update(uuid, { taskState: 'powering-on' }, { updatedAt: new Date(clock.now()).toISOString() })
+      expect(await api.getConsoleOutput(alice, uuid, 1)).toBe('')
+    })
+
+    it('strips control characters but tab and newline, and replaces non-ASCII bytes, as Nova does', async () => {
+      const uuid = await bootOn('console-1', { imageId: 'img\r\x1b[1m\x07\tbeep-é' })
+      const output = await api.getConsoleOutput(alice, uuid)
+      expect(output).toContain('booting image img[1m\tbeep-\ufffd\ufffd (raw)\n')
+      expect(output).not.toMatch(/[\x00-\x08\x0B-\x1F]/)
+    })
+
+    it.each([
+      [-2, 'Invalid input for field/attribute length. Value: -2. -2 is less than the minimum of -1'],
+      ['-5', 'Invalid input for field/attribute length. Value: -5. -5 is less than the minimum of -1'],
+      ['abc', "Invalid input for field/attribute length. Value: abc. 'abc' does not match '^-?[0-9]+$'"],
+      ['1.5', "Invalid input for field/attribute length. Value: 1.5. '1.5' does not match '^-?[0-9]+$'"],
+      [1.5, "Invalid input for field/attribute length. Value: 1.5. 1.5 is not of type 'integer', 'string', 'null'"],
+    ] as const)('length %j is INVALID: %s', async (length, message) => {
+      const uuid = await bootOn('console-1')
+      const err = await rejection(api.getConsoleOutput(alice, uuid, length))
+      expect(err.code).toBe('INVALID')
+      expect(err.message).toBe(message)
+    })
+
+    it('is CONFLICT "not ready" without a host, NOT_FOUND for another project or a guest gone, NOT_IMPLEMENTED without driver support', async () => {
+      const building = await createOne(alice)
+      const notReady = await rejection(api.getConsoleOutput(alice, building))
+      expect(notReady.code).toBe('CONFLICT')
+      expect(notReady.message).toBe(`Instance ${building} is not ready`)
+
+      const uuid = await bootOn('console-1')
+      const hidden = await rejection(api.getConsoleOutput(bob, uuid))
+      expect(hidden.code).toBe('NOT_FOUND')
+      expect(typeof (await api.getConsoleOutput(admin, uuid))).toBe('string')
+
+      const gone = await bootOn('console-1', { guest: false })
+      const notFound = await rejection(api.getConsoleOutput(alice, gone))
+      expect(notFound.code).toBe('NOT_FOUND')
+      expect(notFound.message).toBe(`Instance ${gone} could not be found.`)
+
+      const bare = await bootOn('console-bare')
+      const notImplemented = await rejection(api.getConsoleOutput(alice, bare))
+      expect(notImplemented.code).toBe('NOT_IMPLEMENTED')
+      expect(notImplemented.message).toBe('The requested functionality is not supported.')
     })
   })
 

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto'
 import { isIPv4, isIPv6 } from 'node:net'
 import type { Selectable } from 'kysely'
+import { statsSupport, type PublishedCapability } from '../compute/capability-stats.js'
 import type { ComputeRpcClient } from '../compute/compute-rpc.js'
 import type { ConductorTaskRpcClient } from '../conductor/conductor-rpc.js'
 import type { RequestContext } from '../context.js'
@@ -231,6 +232,40 @@ const ALLOW_REBOOT: readonly (string | null)[] = [
 ]
 const ALLOW_SOFT_REBOOT: readonly string[] = ['active']
 const ALLOW_HARD_REBOOT: readonly string[] = ['active', 'stopped', 'paused', 'suspended', 'error']
+
+/** Nova's message for an action the host's virt driver cannot do (`common.raise_feature_not_supported`, 501). */
+const NOT_SUPPORTED_MESSAGE = 'The requested functionality is not supported.'
+
+/** What the console output controller strips (Nova: "XML output is not correctly escaped"); keeps `\t` and `\n`. */
+const CONSOLE_CONTROL_CHARS = /[\x00-\x08\x0B-\x1F]/g
+
+/** Pause, unpause, suspend and resume: Nova's guards and transitions (`compute/api.py`), as data. */
+interface SimpleAction {
+  /** The instance action and the word of the 409 message. */
+  readonly action: 'pause' | 'unpause' | 'suspend' | 'resume'
+  readonly rule: string
+  readonly vmStates: readonly string[]
+  readonly taskState: string
+  readonly capability: PublishedCapability
+  readonly cast: (compute: ComputeRpcClient, ctx: RequestContext, instance: Instance) => Promise<void>
+}
+
+const PAUSE_ACTION: SimpleAction = {
+  action: 'pause', rule: 'os_compute_api:os-pause-server:pause', vmStates: ['active'], taskState: 'pausing', capability: 'supportsPause',
+  cast: (compute, ctx, instance) => compute.pauseInstance(ctx, instance),
+}
+const UNPAUSE_ACTION: SimpleAction = {
+  action: 'unpause', rule: 'os_compute_api:os-pause-server:unpause', vmStates: ['paused'], taskState: 'unpausing', capability: 'supportsPause',
+  cast: (compute, ctx, instance) => compute.unpauseInstance(ctx, instance),
+}
+const SUSPEND_ACTION: SimpleAction = {
+  action: 'suspend', rule: 'os_compute_api:os-suspend-server:suspend', vmStates: ['active'], taskState: 'suspending', capability: 'supportsSuspend',
+  cast: (compute, ctx, instance) => compute.suspendInstance(ctx, instance),
+}
+const RESUME_ACTION: SimpleAction = {
+  action: 'resume', rule: 'os_compute_api:os-suspend-server:resume', vmStates: ['suspended'], taskState: 'resuming', capability: 'supportsSuspend',
+  cast: (compute, ctx, instance) => compute.resumeInstance(ctx, instance),
+}
 
 /** Nova's sortable server columns (API name → column). */
 const SERVER_SORT_COLUMNS: Readonly<Record<string, keyof InstancesTable>> = {
@@ -693,6 +728,66 @@ export class ComputeApi {
     await this.compute.rebootInstance(ctx, updated, rebootType)
   }
 
+  /**
+   * `pause`: active, idle, launched, not locked; task `pausing`, a `pause` action, then compute `pause_instance`
+   * (the instance ends `paused`/PAUSED). `NOT_IMPLEMENTED` (501) when the host's virt driver cannot pause.
+   */
+  async pauseServer(ctx: RequestContext, uuid: string): Promise<void> {
+    await this.simpleAction(ctx, uuid, PAUSE_ACTION)
+  }
+
+  /** `unpause`: paused, idle, launched, not locked; task `unpausing`, then compute `unpause_instance` (→ `active`). */
+  async unpauseServer(ctx: RequestContext, uuid: string): Promise<void> {
+    await this.simpleAction(ctx, uuid, UNPAUSE_ACTION)
+  }
+
+  /**
+   * `suspend`: active, idle, launched, not locked; task `suspending`, then compute `suspend_instance` (the instance
+   * ends `suspended`). `NOT_IMPLEMENTED` (501) when the host's virt driver cannot suspend.
+   */
+  async suspendServer(ctx: RequestContext, uuid: string): Promise<void> {
+    await this.simpleAction(ctx, uuid, SUSPEND_ACTION)
+  }
+
+  /** `resume`: suspended, idle, launched, not locked; task `resuming`, then compute `resume_instance` (→ `active`). */
+  async resumeServer(ctx: RequestContext, uuid: string): Promise<void> {
+    await this.simpleAction(ctx, uuid, RESUME_ACTION)
+  }
+
+  /**
+   * `os-getConsoleOutput` (Nova `API.get_console_output` and its controller): the guest's console log through an
+   * RPC call to its host, in any vm_state or task_state, without an instance action. `length` is Nova's: an
+   * integer or a string of digits, at least -1; its last `length` newline-separated pieces are returned (0 →
+   * `''`; -1 or absent → everything). Control characters other than tab and newline are stripped, as Nova's
+   * controller does.
+   *
+   * Errors: `INVALID` (bad `length`), `CONFLICT` `Instance <uuid> is not ready` (no host), `NOT_FOUND` (the server,
+   * or its guest on the host), `NOT_IMPLEMENTED` (the host's driver has no console output), `TIMEOUT` (the compute
+   * service does not answer).
+   */
+  async getConsoleOutput(ctx: RequestContext, uuid: string, length?: number | string | null): Promise<string> {
+    const tailLength = parseConsoleLength(length)
+    const row = await this.visibleRow(ctx, uuid)
+    this.policy.authorize(ctx, 'os_compute_api:os-console-output', { projectId: row.project_id })
+    const instance = instanceFromRow(row)
+    this.checkHost(instance)
+    let output: string
+    try {
+      output = await this.compute.getConsoleOutput(ctx, instance, tailLength)
+    } catch (err) {
+      // NOTE: as Nova's controller: the guest gone from the host (a race with a delete) is a 404, a driver without
+      // console output a 501.
+      if (ComputeError.is(err, 'NOT_FOUND')) {
+        throw new ComputeError('NOT_FOUND', `Instance ${uuid} could not be found.`, { cause: err, details: { instanceUuid: uuid } })
+      }
+      if (ComputeError.is(err, 'NOT_IMPLEMENTED')) {
+        throw new ComputeError('NOT_IMPLEMENTED', NOT_SUPPORTED_MESSAGE, { cause: err, details: { ...err.details, instanceUuid: uuid } })
+      }
+      throw err
+    }
+    return output.replace(CONSOLE_CONTROL_CHARS, '')
+  }
+
   /** `lock`: any state; records who locked it (`owner` or `admin`) and an optional reason (2.73). */
   async lockServer(ctx: RequestContext, uuid: string, reason?: string | null): Promise<void> {
     const row = await this.visibleRow(ctx, uuid)
@@ -913,6 +1008,47 @@ export class ComputeApi {
     return instanceFromRow(row)
   }
 
+  /**
+   * Nova's shape of pause/unpause/suspend/resume: lock check, state guard (idle, launched), then the host must
+   * be able to do it, then the CAS on task_state, the instance action and the cast.
+   */
+  private async simpleAction(ctx: RequestContext, uuid: string, spec: SimpleAction): Promise<void> {
+    const instance = await this.actionTarget(ctx, uuid, spec.rule)
+    this.checkLock(ctx, instance)
+    this.checkState(instance, spec.action, { vmStates: spec.vmStates })
+    // NOTE: Nova has no host check here (a launched server has one); without it the cast could not be addressed.
+    this.checkHost(instance)
+    await this.checkHostCapability(instance, spec.capability)
+    const updated = await this.casTaskState(instance, spec.action, spec.taskState, [null])
+    await this.recordAction(ctx, updated, spec.action, isoNow(this.clock))
+    await spec.cast(this.compute, ctx, updated)
+  }
+
+  /**
+   * Refuses, with Nova's 501 (`NOT_IMPLEMENTED`), an action the instance's host has said its virt driver cannot
+   * do: compute services publish the capabilities without a Placement trait in their compute node stats
+   * (`CAPABILITY_STATS`). A host that has not said lets the action through; its compute manager then fails it the
+   * Nova way (fault, task cleared).
+   */
+  private async checkHostCapability(instance: Instance, capability: PublishedCapability): Promise<void> {
+    if (!instance.host) return
+    let q = this.db.selectFrom('compute_nodes').select(['stats']).where('host', '=', instance.host).where('deleted_at', 'is', null)
+    if (instance.node) q = q.where('hypervisor_hostname', '=', instance.node)
+    const node = await q.executeTakeFirst()
+    if (!node) return
+    let stats: Record<string, unknown>
+    try {
+      stats = JSON.parse(node.stats) as Record<string, unknown>
+    } catch {
+      return
+    }
+    if (statsSupport(stats, capability) === false) {
+      throw new ComputeError('NOT_IMPLEMENTED', NOT_SUPPORTED_MESSAGE, {
+        details: { code: 'NotImplementedError', instanceUuid: instance.uuid, host: instance.host, capability },
+      })
+    }
+  }
+
   /** Nova `check_instance_lock`: a locked instance is `CONFLICT` for non-admins. */
   private checkLock(ctx: RequestContext, instance: Instance): void {
     if (instance.locked && !ctx.isAdmin) {
@@ -1046,6 +1182,34 @@ function eventFromRow(e: EventRow, showTraceback: boolean, showDetails: boolean)
     host: e.host,
     details: showDetails ? e.details : null,
   }
+}
+
+/**
+ * Nova's `length` of `os-getConsoleOutput` (`type: [integer, string, null]`, `pattern: ^-?[0-9]+$`, `minimum: -1`,
+ * where Nova's validator also bounds numeric strings) as the tail length compute takes: null for everything.
+ *
+ * NOTE: Nova passes -1 through and its `_tail_log` then drops the first line; Novum reads -1 as "unlimited", as
+ * the schema's own comment says.
+ */
+function parseConsoleLength(length: number | string | null | undefined): number | null {
+  if (length === undefined || length === null) return null
+  const shown = typeof length === 'string' ? length : String(length)
+  let n: number
+  if (typeof length === 'number') {
+    if (!Number.isInteger(length)) throw invalidLength(shown, `${shown} is not of type 'integer', 'string', 'null'`)
+    n = length
+  } else if (typeof length === 'string') {
+    if (!/^-?[0-9]+$/.test(length)) throw invalidLength(shown, `'${length}' does not match '^-?[0-9]+$'`)
+    n = Number.parseInt(length, 10)
+  } else {
+    throw invalidLength(String(length), `${String(length)} is not of type 'integer', 'string', 'null'`)
+  }
+  if (n < -1) throw invalidLength(shown, `${n} is less than the minimum of -1`)
+  return n === -1 ? null : n
+}
+
+function invalidLength(value: string, reason: string): ComputeError {
+  return new ComputeError('INVALID', `Invalid input for field/attribute length. Value: ${value}. ${reason}`, { details: { field: 'length', value } })
 }
 
 function validateAccessIps(v4: string | null | undefined, v6: string | null | undefined): void {

@@ -4,6 +4,7 @@ import { ConductorComputeRpcClient } from '../conductor/conductor-compute-rpc.js
 import { ConductorManager } from '../conductor/conductor-manager.js'
 import { listenTestScheduler } from '../conductor/fixed-scheduler.test-helper.js'
 import { InstanceRepository } from '../db/repositories/instance-repository.js'
+import { ComputeError } from '../errors/compute-error.js'
 import type { ImageMeta } from '../model/image-meta.js'
 import type { Instance } from '../model/instance.js'
 import { PowerState } from '../model/states.js'
@@ -176,6 +177,40 @@ describe(ComputeManager.name, () => {
     })
   })
 
+  describe('.start recovery of pause and suspend', () => {
+    it('finishes, redoes or drops an interrupted pause/unpause/suspend/resume by where the guest is', async () => {
+      const image: ImageMeta = { id: 'img', name: 'img', status: 'active', diskFormat: 'raw', containerFormat: 'bare', minRamMb: 0, minDiskGb: 0, size: null, properties: {} }
+      const { instances: seeded } = await seedBuildingInstances(tdb.db, { count: 4 })
+      const [pausing, unpausing, suspending, resuming] = seeded.map((i) => i.uuid) as [string, string, string, string]
+      const driver = new FakeVirtDriver({ hostname: 'compute-1' })
+      await driver.init()
+      const now = new Date().toISOString()
+      const left = [
+        // the pause reached the guest, its record did not
+        { uuid: pausing, vmState: 'active', taskState: 'pausing', guest: PowerState.PAUSED },
+        // the unpause never reached the guest: redone (Nova)
+        { uuid: unpausing, vmState: 'paused', taskState: 'unpausing', guest: PowerState.PAUSED },
+        // the suspend never reached the guest: dropped, back to active
+        { uuid: suspending, vmState: 'active', taskState: 'suspending', guest: PowerState.RUNNING },
+        // the resume never reached the guest: redone
+        { uuid: resuming, vmState: 'suspended', taskState: 'resuming', guest: PowerState.SUSPENDED },
+      ]
+      for (const l of left) {
+        const i = await instances.update(l.uuid, { host: 'compute-1', node: 'compute-1', vmState: l.vmState, taskState: l.taskState, powerState: PowerState.RUNNING, launchedAt: now }, { updatedAt: now })
+        await driver.spawn(i, image, {})
+        driver.simulatePowerChange(l.uuid, l.guest, { silent: true })
+      }
+      await startCompute('compute-1', {}, {}, driver)
+      expect(await instances.get(pausing)).toMatchObject({ vmState: 'paused', taskState: null, powerState: PowerState.PAUSED })
+      expect(await instances.get(unpausing)).toMatchObject({ vmState: 'active', taskState: null, powerState: PowerState.RUNNING })
+      expect(await instances.get(suspending)).toMatchObject({ vmState: 'active', taskState: null, powerState: PowerState.RUNNING })
+      expect(await instances.get(resuming)).toMatchObject({ vmState: 'active', taskState: null, powerState: PowerState.RUNNING })
+      expect([pausing, unpausing, suspending, resuming].map((u) => driver.guest(u)?.powerState)).toEqual([
+        PowerState.PAUSED, PowerState.RUNNING, PowerState.RUNNING, PowerState.RUNNING,
+      ])
+    })
+  })
+
   describe('.buildAndRunInstance', () => {
     it('spawns the guest and ends active/none/RUNNING with launched_at, emitting create.start/.end and recording the event', async () => {
       const { driver } = await startCompute('compute-1')
@@ -334,6 +369,88 @@ describe(ComputeManager.name, () => {
       await vi.waitFor(async () => expect((await eventsOf(uuid)).at(-1)).toEqual({ action: 'delete', event: 'compute_terminate_instance', result: 'Success' }))
     })
 
+    it('pauses and unpauses a server, with pause/unpause notifications and events', async () => {
+      const { uuid, driver } = await activeInstance()
+      const pause = await apiAction(uuid, 'pause', 'pausing')
+      await computeRpc.pauseInstance(pause.context, pause.instance)
+      await waitForState(uuid, { vmState: 'paused', taskState: null, powerState: PowerState.PAUSED })
+      expect(driver.guest(uuid)?.powerState).toBe(PowerState.PAUSED)
+      const unpause = await apiAction(uuid, 'unpause', 'unpausing')
+      await computeRpc.unpauseInstance(unpause.context, unpause.instance)
+      await waitForState(uuid, { vmState: 'active', taskState: null, powerState: PowerState.RUNNING })
+      expect(driver.guest(uuid)?.powerState).toBe(PowerState.RUNNING)
+      await vi.waitFor(() => expect(eventTypes(uuid).slice(2)).toEqual(['instance.pause.start', 'instance.pause.end', 'instance.unpause.start', 'instance.unpause.end']))
+      const data = (type: string) => notifications.find((n) => n.eventType === type)!.payload['nova_object.data'] as Record<string, unknown>
+      expect(data('instance.pause.start')).toMatchObject({ state: 'active', task_state: 'pausing', power_state: 'running' })
+      expect(data('instance.pause.end')).toMatchObject({ state: 'paused', task_state: null, power_state: 'paused' })
+      expect(data('instance.unpause.end')).toMatchObject({ state: 'active', task_state: null, power_state: 'running' })
+      expect(notifications.find((n) => n.eventType === 'instance.pause.end')!.payload['nova_object.name']).toBe('InstanceActionPayload')
+      await vi.waitFor(async () =>
+        expect((await eventsOf(uuid)).slice(2)).toEqual([
+          { action: 'pause', event: 'compute_pause_instance', result: 'Success' },
+          { action: 'unpause', event: 'compute_unpause_instance', result: 'Success' },
+        ]),
+      )
+    })
+
+    it('suspends and resumes a server, with suspend/resume notifications and events', async () => {
+      const { uuid, driver } = await activeInstance()
+      const suspend = await apiAction(uuid, 'suspend', 'suspending')
+      await computeRpc.suspendInstance(suspend.context, suspend.instance)
+      await waitForState(uuid, { vmState: 'suspended', taskState: null, powerState: PowerState.SUSPENDED })
+      expect(driver.guest(uuid)?.powerState).toBe(PowerState.SUSPENDED)
+      const resume = await apiAction(uuid, 'resume', 'resuming')
+      await computeRpc.resumeInstance(resume.context, resume.instance)
+      await waitForState(uuid, { vmState: 'active', taskState: null, powerState: PowerState.RUNNING })
+      await vi.waitFor(() => expect(eventTypes(uuid).slice(2)).toEqual(['instance.suspend.start', 'instance.suspend.end', 'instance.resume.start', 'instance.resume.end']))
+      await vi.waitFor(async () =>
+        expect((await eventsOf(uuid)).slice(2)).toEqual([
+          { action: 'suspend', event: 'compute_suspend_instance', result: 'Success' },
+          { action: 'resume', event: 'compute_resume_instance', result: 'Success' },
+        ]),
+      )
+    })
+
+    it.each([
+      { action: 'pause', taskState: 'pausing', capability: 'supportsPause' },
+      { action: 'suspend', taskState: 'suspending', capability: 'supportsSuspend' },
+    ] as const)('fails a $action the driver cannot do: NOT_IMPLEMENTED fault, task cleared, still active', async ({ action, taskState, capability }) => {
+      const { driver } = await startCompute('compute-1', { capabilities: { [capability]: false } })
+      const { uuids } = await boot()
+      const uuid = uuids[0]!
+      await waitForState(uuid, { vmState: 'active', taskState: null })
+      const node = await tdb.db.selectFrom('compute_nodes').select('stats').where('host', '=', 'compute-1').executeTakeFirstOrThrow()
+      expect(JSON.parse(node.stats)).toMatchObject({ [action === 'pause' ? 'supports_pause' : 'supports_suspend']: 'False', supports_console_output: 'True' })
+      const act = await apiAction(uuid, action, taskState)
+      await (action === 'pause' ? computeRpc.pauseInstance(act.context, act.instance) : computeRpc.suspendInstance(act.context, act.instance))
+      await vi.waitFor(async () => expect((await eventsOf(uuid)).at(-1)).toEqual({ action, event: `compute_${action}_instance`, result: 'Error' }))
+      expect(await instances.get(uuid)).toMatchObject({ vmState: 'active', taskState: null, powerState: PowerState.RUNNING })
+      const fault = await tdb.db.selectFrom('instance_faults').selectAll().where('instance_uuid', '=', uuid).executeTakeFirstOrThrow()
+      expect(fault).toMatchObject({ code: 501, message: `${action} is not supported by the virt driver of host compute-1`, host: 'compute-1' })
+      expect(driver.guest(uuid)?.powerState).toBe(PowerState.RUNNING)
+    })
+
+    it('keeps the vm_state when the driver fails a pause, but errors the instance when it fails a suspend (as Nova)', async () => {
+      const { driver } = await startCompute('compute-1', { failOperation: (op) => (op === 'pause' || op === 'suspend' ? `fake ${op} refused` : false) })
+      const { uuids } = await boot({ count: 2 })
+      const [paused, suspended] = uuids as [string, string]
+      for (const uuid of uuids) await waitForState(uuid, { vmState: 'active', taskState: null })
+      const pause = await apiAction(paused, 'pause', 'pausing')
+      await computeRpc.pauseInstance(pause.context, pause.instance)
+      const suspend = await apiAction(suspended, 'suspend', 'suspending')
+      await computeRpc.suspendInstance(suspend.context, suspend.instance)
+      await vi.waitFor(async () => expect((await eventsOf(paused)).at(-1)).toEqual({ action: 'pause', event: 'compute_pause_instance', result: 'Error' }))
+      await vi.waitFor(async () => expect((await eventsOf(suspended)).at(-1)).toEqual({ action: 'suspend', event: 'compute_suspend_instance', result: 'Error' }))
+      expect(await instances.get(paused)).toMatchObject({ vmState: 'active', taskState: null })
+      expect(await instances.get(suspended)).toMatchObject({ vmState: 'error', taskState: null })
+      const faults = await tdb.db.selectFrom('instance_faults').select(['instance_uuid', 'message']).where('instance_uuid', 'in', uuids).orderBy('id').execute()
+      expect(faults).toEqual([
+        { instance_uuid: paused, message: 'fake pause refused' },
+        { instance_uuid: suspended, message: 'fake suspend refused' },
+      ])
+      expect(uuids.map((u) => driver.guest(u)?.powerState)).toEqual([PowerState.RUNNING, PowerState.RUNNING])
+    })
+
     it('records an Error event and a fault, and clears the task, when the driver fails a stop', async () => {
       const { driver } = await startCompute('compute-1', { failOperation: (op) => (op === 'powerOff' ? 'acpi shutdown refused' : false) })
       const { uuids } = await boot()
@@ -349,7 +466,82 @@ describe(ComputeManager.name, () => {
     })
   })
 
+  describe('.getConsoleOutput', () => {
+    it("returns the guest's console log (boot lines of the fake driver), whole or its tail", async () => {
+      const { driver } = await startCompute('compute-1')
+      const { uuids, context } = await boot()
+      const uuid = uuids[0]!
+      const instance = await waitForState(uuid, { vmState: 'active', taskState: null })
+      const whole = await computeRpc.getConsoleOutput(context, instance)
+      expect(whole).toBe(`${driver.guest(uuid)!.consoleLog.join('\n')}\n`)
+      expect(whole).toContain('Linux version')
+      expect(whole).toContain(`${instance.hostname} login:`)
+      // the log ends with a newline, so the last 3 pieces are the blank line, the prompt, and ''
+      expect(await computeRpc.getConsoleOutput(context, instance, 3)).toBe(`\n${instance.hostname} login:\n`)
+      expect(await computeRpc.getConsoleOutput(context, instance, 0)).toBe('')
+      // no instance action for a read
+      expect((await eventsOf(uuid)).map((e) => e.event)).not.toContain('compute_get_console_output')
+    })
+
+    it('rejects with NOT_FOUND, and records no fault, when the guest is not on the host', async () => {
+      const { driver } = await startCompute('compute-1')
+      const { uuids, context } = await boot()
+      const uuid = uuids[0]!
+      const instance = await waitForState(uuid, { vmState: 'active', taskState: null })
+      await driver.destroy(instance)
+      const err = await computeRpc.getConsoleOutput(context, instance).catch((e: unknown) => e)
+      expect(ComputeError.is(err, 'NOT_FOUND')).toBe(true)
+      expect(await tdb.db.selectFrom('instance_faults').selectAll().where('instance_uuid', '=', uuid).execute()).toEqual([])
+    })
+
+    it('rejects with NOT_IMPLEMENTED, and records a fault (Nova wrap_instance_fault), when the driver has no console output', async () => {
+      await startCompute('compute-1', { capabilities: { supportsConsoleOutput: false } })
+      const { uuids, context } = await boot()
+      const uuid = uuids[0]!
+      const instance = await waitForState(uuid, { vmState: 'active', taskState: null })
+      const err = await computeRpc.getConsoleOutput(context, instance).catch((e: unknown) => e)
+      expect(ComputeError.is(err, 'NOT_IMPLEMENTED')).toBe(true)
+      expect((err as ComputeError).message).toBe('console output is not supported by the virt driver of host compute-1')
+      const fault = await tdb.db.selectFrom('instance_faults').selectAll().where('instance_uuid', '=', uuid).executeTakeFirstOrThrow()
+      expect(fault).toMatchObject({ code: 501, host: 'compute-1' })
+    })
+  })
+
   describe('power state sync', () => {
+    it('leaves paused and suspended instances alone, on events and on the periodic sync', async () => {
+      const { driver, compute } = await startCompute('compute-1')
+      const { uuids } = await boot({ count: 2 })
+      const [paused, suspended] = uuids as [string, string]
+      for (const uuid of uuids) await waitForState(uuid, { vmState: 'active', taskState: null })
+      const pause = await apiAction(paused, 'pause', 'pausing')
+      await computeRpc.pauseInstance(pause.context, pause.instance)
+      const suspend = await apiAction(suspended, 'suspend', 'suspending')
+      await computeRpc.suspendInstance(suspend.context, suspend.instance)
+      await waitForState(paused, { vmState: 'paused', taskState: null, powerState: PowerState.PAUSED })
+      await waitForState(suspended, { vmState: 'suspended', taskState: null, powerState: PowerState.SUSPENDED })
+      // a managed save (libvirt) reads as shut down: the sync records it and leaves the instance suspended
+      driver.simulatePowerChange(suspended, PowerState.SHUTDOWN)
+      await compute.syncPowerStates(createAdminContext())
+      await compute.stop() // waits for the lifecycle events' handlers
+      expect(await instances.get(paused)).toMatchObject({ vmState: 'paused', taskState: null, powerState: PowerState.PAUSED })
+      expect(await instances.get(suspended)).toMatchObject({ vmState: 'suspended', taskState: null, powerState: PowerState.SHUTDOWN })
+      expect(uuids.map((u) => driver.guest(u)?.powerState)).toEqual([PowerState.PAUSED, PowerState.SHUTDOWN])
+      const actions = await tdb.db.selectFrom('instance_actions').select('action').where('instance_uuid', 'in', uuids).execute()
+      expect(actions.map((a) => a.action)).not.toContain('stop')
+    })
+
+    it('drops a lifecycle event that no longer describes the guest (no stale PAUSED on a running guest)', async () => {
+      const { driver, compute } = await startCompute('compute-1')
+      const { uuids } = await boot()
+      const uuid = uuids[0]!
+      await waitForState(uuid, { vmState: 'active', taskState: null, powerState: PowerState.RUNNING })
+      // the guest pauses and runs again before the PAUSED event is handled
+      driver.simulatePowerChange(uuid, PowerState.PAUSED)
+      driver.simulatePowerChange(uuid, PowerState.RUNNING, { silent: true })
+      await compute.stop() // waits for the event's handler
+      expect(await instances.get(uuid)).toMatchObject({ vmState: 'active', taskState: null, powerState: PowerState.RUNNING })
+    })
+
     it('stops an active instance whose guest shut itself down (a lifecycle event)', async () => {
       const { driver } = await startCompute('compute-1')
       const { uuids } = await boot()

@@ -194,6 +194,24 @@ export const LOCK_SCHEMA_273: JsonSchema = {
   additionalProperties: false,
 }
 
+/**
+ * `{"os-getConsoleOutput": {"length": int | "digits" | null}}` (Nova `schemas/console_output.py`): at least -1,
+ * numeric strings bounded too. The null-body actions (`pause`, `unpause`, `suspend`, `resume`, `os-stop`,
+ * `os-start`) have no schema in Nova, so their value is not checked.
+ */
+export const CONSOLE_OUTPUT_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    'os-getConsoleOutput': {
+      type: 'object',
+      properties: { length: { type: ['integer', 'string', 'null'], pattern: '^-?[0-9]+$', minimum: -1 } },
+      additionalProperties: false,
+    },
+  },
+  required: ['os-getConsoleOutput'],
+  additionalProperties: false,
+}
+
 /** `{"os-resetState": {"state": "active"|"error"}}`. */
 export const RESET_STATE_SCHEMA: JsonSchema = {
   type: 'object',

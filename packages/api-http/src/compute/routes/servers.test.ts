@@ -343,6 +343,69 @@ describe('server routes', () => {
       expect(rebooting.json().server.status).toBe('HARD_REBOOT')
     })
 
+    it('pause, unpause, suspend and resume answer 202 with no body and set the task state', async () => {
+      const steps = [
+        { body: { pause: null }, from: 'active', task: 'pausing', status: 'ACTIVE' },
+        { body: { unpause: null }, from: 'paused', task: 'unpausing', status: 'PAUSED' },
+        { body: { suspend: null }, from: 'active', task: 'suspending', status: 'ACTIVE' },
+        { body: { resume: null }, from: 'suspended', task: 'resuming', status: 'SUSPENDED' },
+      ]
+      for (const step of steps) {
+        await env.markActive(id, 'compute-1')
+        await env.db.updateTable('instances').set({ vm_state: step.from }).where('uuid', '=', id).execute()
+        const res = await act(step.body)
+        expect(res.statusCode).toBe(202)
+        expect(res.body).toBe('')
+        const shown = (await env.compute({ method: 'GET', url: `/v2.1/servers/${id}`, token: env.demo.token })).json().server
+        expect([shown['OS-EXT-STS:vm_state'], shown['OS-EXT-STS:task_state'], shown.status]).toEqual([step.from, step.task, step.status])
+      }
+      const actions = await env.compute({ method: 'GET', url: `/v2.1/servers/${id}/os-instance-actions`, token: env.demo.token })
+      expect(actions.json().instanceActions.slice(0, 4).map((a: { action: string }) => a.action)).toEqual(['resume', 'suspend', 'unpause', 'pause'])
+    })
+
+    it.each([
+      [{ pause: null }, 'stopped', `Cannot 'pause' instance %s while it is in vm_state stopped`],
+      [{ unpause: null }, 'active', `Cannot 'unpause' instance %s while it is in vm_state active`],
+      [{ suspend: null }, 'paused', `Cannot 'suspend' instance %s while it is in vm_state paused`],
+      [{ resume: null }, 'active', `Cannot 'resume' instance %s while it is in vm_state active`],
+    ])('%j on a server in vm_state %s is a 409 with Nova\'s wording', async (body, vmState, message) => {
+      await env.markActive(id, 'compute-1')
+      await env.db.updateTable('instances').set({ vm_state: vmState }).where('uuid', '=', id).execute()
+      const res = await act(body)
+      expect(res.statusCode).toBe(409)
+      expect(res.json()).toEqual({ conflictingRequest: { code: 409, message: message.replace('%s', id) } })
+    })
+
+    it("pause on another project's server is a 404, and the pause policy is checked", async () => {
+      await env.markActive(id, 'compute-1')
+      const other = await env.compute({ method: 'POST', url: `/v2.1/servers/${id}/action`, token: env.other.token, payload: { pause: null } })
+      expect(other.statusCode).toBe(404)
+      expect(other.json()).toEqual({ itemNotFound: { code: 404, message: `Instance ${id} could not be found.` } })
+      const missing = await env.compute({ method: 'POST', url: '/v2.1/servers/00000000-0000-4000-8000-000000000000/action', token: env.demo.token, payload: { suspend: null } })
+      expect(missing.statusCode).toBe(404)
+    })
+
+    it.each([
+      [{ 'os-getConsoleOutput': { length: -2 } }, 'Invalid input for field/attribute length. Value: -2. -2 is less than the minimum of -1'],
+      [{ 'os-getConsoleOutput': { length: '-3' } }, 'Invalid input for field/attribute length. Value: -3. -3 is less than the minimum of -1'],
+      [{ 'os-getConsoleOutput': { length: 'ten' } }, "Invalid input for field/attribute length. Value: ten. 'ten' does not match '^-?[0-9]+$'"],
+      [{ 'os-getConsoleOutput': { length: 1.5 } }, "Invalid input for field/attribute length. Value: 1.5. 1.5 is not of type 'integer', 'string', 'null'"],
+      [{ 'os-getConsoleOutput': { length: true } }, "Invalid input for field/attribute length. Value: True. True is not of type 'integer', 'string', 'null'"],
+      [{ 'os-getConsoleOutput': { lines: 5 } }, "Invalid input for field/attribute os-getConsoleOutput. Value: {'lines': 5}. Additional properties are not allowed ('lines' was unexpected)"],
+      [{ 'os-getConsoleOutput': null }, "Invalid input for field/attribute os-getConsoleOutput. Value: None. None is not of type 'object'"],
+    ])('os-getConsoleOutput %j is a 400: %s', async (body, message) => {
+      const res = await act(body)
+      expect(res.statusCode).toBe(400)
+      expect(res.json()).toEqual({ badRequest: { code: 400, message } })
+    })
+
+    it('os-getConsoleOutput on a server without a host is a 409 "not ready"', async () => {
+      await env.db.updateTable('instances').set({ host: null, node: null }).where('uuid', '=', id).execute()
+      const res = await act({ 'os-getConsoleOutput': {} })
+      expect(res.statusCode).toBe(409)
+      expect(res.json()).toEqual({ conflictingRequest: { code: 409, message: `Instance ${id} is not ready` } })
+    })
+
     it('lock makes the server locked (2.73 reason) and unlock clears it', async () => {
       const lock = await act({ lock: { locked_reason: 'maintenance' } }, '2.73')
       expect(lock.statusCode).toBe(202)
@@ -357,7 +420,7 @@ describe('server routes', () => {
       [{ reboot: {} }, 400, "Invalid input for field/attribute reboot. Value: {}. 'type' is a required property"],
       [{ 'os-stop': null, 'os-start': null }, 400, 'Malformed request body'],
       [{ dance: null }, 400, 'There is no such action: dance'],
-      [{ pause: null }, 501, "The 'pause' action is not implemented by this deployment yet."],
+      [{ rescue: null }, 501, "The 'rescue' action is not implemented by this deployment yet."],
     ])('%j → %i', async (body, status, message) => {
       const res = await act(body)
       expect(res.statusCode).toBe(status)

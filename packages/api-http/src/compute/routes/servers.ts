@@ -9,6 +9,7 @@ import { canSeeExtendedAttributes, canSeeServerFlavorExtraSpecs } from '../polic
 import { hostId, serverBasicView, serverDetailView } from '../views/server-view.js'
 import { strtime } from '../views/time.js'
 import {
+  CONSOLE_OUTPUT_SCHEMA,
   IGNORED_SORT_KEYS,
   instanceActionQuerySchemas,
   JOINED_TABLE_PARAMS,
@@ -36,9 +37,9 @@ const V2_90 = mv('2.90')
 
 /** Server actions Nova has that Novum does not serve yet: a 501 rather than Nova's "no such action" 400. */
 const NOT_YET_ACTIONS: ReadonlySet<string> = new Set([
-  'pause', 'unpause', 'suspend', 'resume', 'rescue', 'unrescue', 'resize', 'confirmResize', 'revertResize', 'rebuild',
+  'rescue', 'unrescue', 'resize', 'confirmResize', 'revertResize', 'rebuild',
   'createImage', 'createBackup', 'migrate', 'os-migrateLive', 'evacuate', 'shelve', 'shelveOffload', 'unshelve',
-  'os-getConsoleOutput', 'os-getVNCConsole', 'os-getSPICEConsole', 'os-getRDPConsole', 'os-getSerialConsole', 'changePassword',
+  'os-getVNCConsole', 'os-getSPICEConsole', 'os-getRDPConsole', 'os-getSerialConsole', 'changePassword',
   'restore', 'forceDelete', 'trigger_crash_dump', 'injectNetworkInfo', 'addSecurityGroup', 'removeSecurityGroup',
   'addFloatingIp', 'removeFloatingIp', 'addFixedIp', 'removeFixedIp',
 ])
@@ -151,9 +152,11 @@ function toCreateRequest(version: Microversion, body: { server: ServerBody; 'os:
 }
 
 /**
- * Servers (`servers.py`, `ips.py`, `instance_actions.py`): create (202 + `Location`), list and detail with
- * filters and paging, show, update, delete (204), the `reboot`/`os-stop`/`os-start`/`lock`/`unlock`/
- * `os-resetState` actions, `GET /servers/{id}/ips` and instance actions.
+ * Servers (`servers.py`, `ips.py`, `instance_actions.py`, `pause_server.py`, `suspend_server.py`,
+ * `console_output.py`): create (202 + `Location`), list and detail with filters and paging, show, update,
+ * delete (204), the `reboot`/`os-stop`/`os-start`/`pause`/`unpause`/`suspend`/`resume`/`lock`/`unlock`/
+ * `os-resetState` actions (202), `os-getConsoleOutput` (200 `{"output"}`), `GET /servers/{id}/ips` and
+ * instance actions.
  */
 export function serverRoutes(services: ServerRouteServices): ComputeRoutesFactory {
   return ({ schemas, links, maxLimit }) => {
@@ -163,6 +166,7 @@ export function serverRoutes(services: ServerRouteServices): ComputeRoutesFactor
     const validateReboot = schemas.body(REBOOT_SCHEMA)
     const validateLock = schemas.body(LOCK_SCHEMA_273)
     const validateResetState = schemas.body(RESET_STATE_SCHEMA)
+    const validateConsoleOutput = schemas.body(CONSOLE_OUTPUT_SCHEMA)
     const listQuery = versionedQuery(schemas, serverQuerySchemas())
     const actionsQuery = versionedQuery(schemas, instanceActionQuerySchemas())
 
@@ -325,6 +329,24 @@ export function serverRoutes(services: ServerRouteServices): ComputeRoutesFactor
         case 'os-start':
           await compute.startServer(ctx, id)
           return reply.code(202).send()
+        case 'pause':
+          await compute.pauseServer(ctx, id)
+          return reply.code(202).send()
+        case 'unpause':
+          await compute.unpauseServer(ctx, id)
+          return reply.code(202).send()
+        case 'suspend':
+          await compute.suspendServer(ctx, id)
+          return reply.code(202).send()
+        case 'resume':
+          await compute.resumeServer(ctx, id)
+          return reply.code(202).send()
+        case 'os-getConsoleOutput': {
+          validateConsoleOutput(body)
+          const length = (body as { 'os-getConsoleOutput': { length?: number | string | null } })['os-getConsoleOutput'].length
+          const output = await compute.getConsoleOutput(ctx, id, length ?? null)
+          return reply.code(200).send({ output })
+        }
         case 'lock': {
           let reason: string | null = null
           if (request.microversion >= V2_73) {
