@@ -7,7 +7,7 @@
 # runs every vitest project, and ends with one line: `N passed, N failed, N skipped`.
 #
 # Exit status is non-zero when a test failed, a test file failed to load, vitest failed, no test ran, or the
-# typecheck failed. CI=true is passed through untouched: tests refuse their local opt-outs in CI.
+# typecheck or the build failed. CI=true is passed through untouched: tests refuse their local opt-outs in CI.
 #
 # Knobs (environment): NOVUM_SERVICE_WAIT_SECONDS (default 90), NOVUM_SKIP_SYSTEM_SETUP=1 (skip apt and
 # services, e.g. on a developer machine that manages them itself).
@@ -139,6 +139,15 @@ typecheck_ok=1
 bash scripts/typecheck.sh || typecheck_ok=0
 
 # ---------------------------------------------------------------------------------------------------------------
+step "build (tsup: ESM + .d.ts for every package, and the reference server bundle)"
+build_ok=1
+"${PNPM[@]}" -r --filter "./packages/*" --filter "./examples/*" run build >/dev/null 2>.vitest-build.log || {
+  build_ok=0
+  cat .vitest-build.log >&2
+}
+rm -f .vitest-build.log
+
+# ---------------------------------------------------------------------------------------------------------------
 step "vitest (every project)"
 rm -rf "$REPORT_DIR"
 mkdir -p "$REPORT_DIR"
@@ -148,6 +157,7 @@ vitest_rc=0
 # ---------------------------------------------------------------------------------------------------------------
 step "summary (report: $REPORT_FILE)"
 if ((typecheck_ok == 0)); then printf 'typecheck FAILED (see above)\n' >&2; fi
+if ((build_ok == 0)); then printf 'build FAILED (see above)\n' >&2; fi
 summary_rc=0
 node scripts/summarize-vitest.mjs --vitest-exit-code "$vitest_rc" "$REPORT_FILE" || summary_rc=$?
-if ((summary_rc != 0 || typecheck_ok == 0)); then exit 1; fi
+if ((summary_rc != 0 || typecheck_ok == 0 || build_ok == 0)); then exit 1; fi

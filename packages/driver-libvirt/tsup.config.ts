@@ -3,7 +3,8 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   entry: ['src/index.ts'],
   format: ['esm'],
-  dts: true,
+  // The packages' tsconfig is composite (for `tsc -b`); the declaration build is a plain one.
+  dts: { compilerOptions: { composite: false, incremental: false } },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -36,6 +36,8 @@ export function suiteLxcPath(suite: string): string {
 export async function cleanSuite(lxcPath: string): Promise<void> {
   const result = await destroyContainers({ lxcPath, prefix: TEST_PREFIX })
   if (result.failed.length > 0) throw new Error(`could not destroy leftover containers: ${JSON.stringify(result.failed)}`)
+  // NOTE: lxc-monitord (started by the drivers' lxc-monitor) would linger ~30 s on the removed lxcpath otherwise.
+  if (existsSync(lxcPath)) await new LxcTools({ lxcPath }).run('lxc-monitor', ['-Q'], { allowFailure: true, timeoutMs: 10_000 })
   await rm(lxcPath, { recursive: true, force: true })
 }
 

@@ -237,7 +237,7 @@ const ALLOW_HARD_REBOOT: readonly string[] = ['active', 'stopped', 'paused', 'su
 const NOT_SUPPORTED_MESSAGE = 'The requested functionality is not supported.'
 
 /** What the console output controller strips (Nova: "XML output is not correctly escaped"); keeps `\t` and `\n`. */
-const CONSOLE_CONTROL_CHARS = /[\x00-\x08\x0B-\x1F]/g
+const CONSOLE_CONTROL_CHARS = /[\x00-\x08\x0B-\x1F]/g // eslint-disable-line no-control-regex -- Nova's class, on purpose
 
 /** Pause, unpause, suspend and resume: Nova's guards and transitions (`compute/api.py`), as data. */
 interface SimpleAction {

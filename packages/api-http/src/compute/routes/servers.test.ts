@@ -376,7 +376,7 @@ describe('server routes', () => {
       expect(res.json()).toEqual({ conflictingRequest: { code: 409, message: message.replace('%s', id) } })
     })
 
-    it("pause on another project's server is a 404, and the pause policy is checked", async () => {
+    it("pause on another project's server, or an unknown one, is a 404", async () => {
       await env.markActive(id, 'compute-1')
       const other = await env.compute({ method: 'POST', url: `/v2.1/servers/${id}/action`, token: env.other.token, payload: { pause: null } })
       expect(other.statusCode).toBe(404)
