@@ -17,6 +17,7 @@ export type {
 export { ENVELOPE_VERSION } from './transport/index.js'
 export type { Transport, Target, CallOptions, CastOptions, RpcEndpoint, RpcListener, Notification, NotificationPriority, RequestEnvelope, ReplyEnvelope } from './transport/index.js'
 export { RpcClient } from './transport/rpc-client.js'
+export { DeadlineTimer, callTimeoutError } from './transport/deadline-timer.js'
 export { newRequestId, createAdminContext } from './context.js'
 export type { RequestContext } from './context.js'
 export { token, provide, provideValue, resolveProviders } from './composition/provider.js'
@@ -115,13 +116,13 @@ export { Policy, DEFAULT_POLICY_RULES } from './policy/index.js'
 export type { PolicyCheck, PolicyTarget, PolicyConfig } from './policy/index.js'
 export { InMemoryTransport, InMemoryBroker } from './transport/in-memory-transport.js'
 export type { InMemoryTransportConfig } from './transport/in-memory-transport.js'
-export { ConductorManager, conductorEndpoint, ConductorComputeRpcClient, COMPUTE_STATUS_DISABLED, FAULT_MESSAGE_MAX, faultCode } from './conductor/index.js'
+export { ConductorManager, conductorEndpoint, ConductorComputeRpcClient, COMPUTE_STATUS_DISABLED, FAULT_MESSAGE_MAX, faultCode, ServiceReporter } from './conductor/index.js'
 export type {
-  ConductorManagerConfig, ConductorManagerOptions, BuildFailure, BuildRetry, BuildInstancesArgs, ServiceRecord, ServiceReport, ComputeNodeReport,
+  ServiceReporterConfig, ConductorManagerConfig, ConductorManagerOptions, BuildFailure, BuildRetry, BuildInstancesArgs, ServiceRecord, ServiceReport, ComputeNodeReport,
   ComputeNodeRecord, InstanceFaultInput, ActionStartInput, ActionEventStartInput, ActionEventFinishInput, InstanceUpdateOptions,
 } from './conductor/index.js'
-export { ComputeManager, computeEndpoint, computeNodeUsage } from './compute/index.js'
-export type { ComputeManagerConfig, ComputeManagerOptions, BuildAndRunInstanceArgs, NodeUsage } from './compute/index.js'
+export { ComputeManager, computeEndpoint, computeNodeUsage, ComputeHostReconciler } from './compute/index.js'
+export type { ComputeHostReconcilerConfig, GuestReconciliation, ComputeManagerConfig, ComputeManagerOptions, BuildAndRunInstanceArgs, NodeUsage } from './compute/index.js'
 export { Notifier, PAYLOAD_VERSIONS, versionedPayload, faultFromError, exceptionPayload, flavorPayload, instanceActionPayload, computeTaskPayload } from './notifications/index.js'
 export type { NotifierConfig, VersionedPayload, FaultInfo, InstancePayloadOptions } from './notifications/index.js'
 export { createDeployment, deploymentProviders } from './composition/create-deployment.js'

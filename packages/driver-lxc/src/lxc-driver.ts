@@ -662,12 +662,18 @@ export class LxcDriver implements VirtDriver {
       try {
         return await this.imageCache.path(image.id, signal ? { signal } : {})
       } catch (err) {
-        if (!(ComputeError.is(err, 'NOT_FOUND') && this.config.template)) throw err
+        if (!ComputeError.is(err, 'NOT_FOUND')) throw err
+        if (!this.config.template) {
+          throw new ComputeError('VIRT', `image ${image.id} has no data (${err.message}) and no LXC template is configured for images without data`, {
+            cause: err,
+            details: { imageId: image.id },
+          })
+        }
         this.logger.debug(`image ${image.id} has no data: using the ${this.config.template} template`)
       }
     }
     if (!this.config.template) {
-      throw new ComputeError('VIRT', `image ${image.id} has no data and no LXC template is configured for images without data`, { details: { imageId: image.id } })
+      throw new ComputeError('VIRT', `image ${image.id} has no data source and no LXC template is configured for images without data`, { details: { imageId: image.id } })
     }
     return null
   }

@@ -2,7 +2,9 @@ import os from 'node:os'
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message, type Options, type RecoveringChannelModel } from 'amqplib'
 import { BehaviorSubject, map, Observable, Subject } from 'rxjs'
 import {
+  callTimeoutError,
   ComputeError,
+  DeadlineTimer,
   ENVELOPE_VERSION,
   type CallOptions,
   type CastOptions,
@@ -157,8 +159,7 @@ export class AmqpTransport implements Transport {
   private recovering: Promise<RecoveringChannelModel | null> | null = null
   private notificationsWanted: boolean
   private lastError: Error | null = null
-  private deadlineTimer: ReturnType<typeof setTimeout> | null = null
-  private deadlineAt = Number.POSITIVE_INFINITY
+  private readonly deadlines = new DeadlineTimer((now) => this.expire(now))
   private closed = false
   private readonly onReplyBound = (message: ConsumeMessage | null): void => this.onReply(message)
 
@@ -236,7 +237,7 @@ export class AmqpTransport implements Transport {
         reject,
       }
       this.pending.set(msgId, call)
-      this.armDeadline(call.expiresAt)
+      this.deadlines.arm(call.expiresAt)
       const session = this.session
       if (session) this.publishCall(session, call)
       else this.start()
@@ -363,7 +364,7 @@ export class AmqpTransport implements Transport {
     const session = this.session
     this.session = null
     if (session) session.alive = false
-    this.clearDeadline()
+    this.deadlines.clear()
     const calls = [...this.pending.values()]
     this.pending.clear()
     for (const call of calls) call.reject(new ComputeError('TRANSPORT', `transport closed while waiting for the reply to ${call.target} ${call.method}`, { details: { topic: call.topic, method: call.method } }))
@@ -546,7 +547,7 @@ export class AmqpTransport implements Transport {
         }),
       )
     }
-    if (this.pending.size === 0 && this.outbox.size === 0) this.clearDeadline()
+    if (this.pending.size === 0 && this.outbox.size === 0) this.deadlines.clear()
   }
 
   /** A channel of a live connection was taken away: recover by replacing the whole connection. */
@@ -620,7 +621,7 @@ export class AmqpTransport implements Transport {
     const call = this.pending.get(reply.msgId)
     if (!call) return // timed out already, or a duplicate
     this.pending.delete(reply.msgId)
-    if (this.pending.size === 0 && this.outbox.size === 0) this.clearDeadline()
+    if (this.pending.size === 0 && this.outbox.size === 0) this.deadlines.clear()
     if (reply.ok) call.resolve(reply.result)
     else call.reject(ComputeError.fromJSON(reply.error))
   }
@@ -728,7 +729,7 @@ export class AmqpTransport implements Transport {
       return
     }
     this.outbox.add(p)
-    this.armDeadline(p.deadline)
+    this.deadlines.arm(p.deadline)
     this.start()
   }
 
@@ -834,32 +835,13 @@ export class AmqpTransport implements Transport {
   // ---------------------------------------------------------------------------------------------------------
   // Deadlines: one timer for every call and parked publish
 
-  private armDeadline(at: number): void {
-    if (this.deadlineTimer !== null && this.deadlineAt <= at) return
-    this.clearDeadline()
-    this.deadlineAt = at
-    this.deadlineTimer = setTimeout(() => this.expire(), Math.max(0, at - Date.now()))
-  }
-
-  private clearDeadline(): void {
-    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer)
-    this.deadlineTimer = null
-    this.deadlineAt = Number.POSITIVE_INFINITY
-  }
-
-  private expire(): void {
-    this.deadlineTimer = null
-    this.deadlineAt = Number.POSITIVE_INFINITY
-    const now = Date.now()
+  /** Rejects the calls and parked publishes whose time is up; returns the next deadline. */
+  private expire(now: number): number {
     let next = Number.POSITIVE_INFINITY
     for (const [msgId, call] of this.pending) {
       if (call.expiresAt <= now) {
         this.pending.delete(msgId)
-        call.reject(
-          new ComputeError('TIMEOUT', `timed out after ${call.timeoutMs} ms waiting for a reply to ${call.target} ${call.method}`, {
-            details: { topic: call.topic, method: call.method, timeoutMs: call.timeoutMs },
-          }),
-        )
+        call.reject(callTimeoutError(call, call.target))
       } else if (call.expiresAt < next) next = call.expiresAt
     }
     for (const p of this.outbox) {
@@ -868,7 +850,7 @@ export class AmqpTransport implements Transport {
         p.reject(this.publishTimeout(p))
       } else if (p.deadline < next) next = p.deadline
     }
-    if (next !== Number.POSITIVE_INFINITY) this.armDeadline(next)
+    return next
   }
 }
 

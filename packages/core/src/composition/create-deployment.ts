@@ -5,10 +5,12 @@ import { HypervisorService } from '../api/hypervisor-service.js'
 import { KeypairService } from '../api/keypair-service.js'
 import { ServiceService } from '../api/service-service.js'
 import { ComputeManager, type ComputeManagerOptions } from '../compute/compute-manager.js'
+import { ComputeHostReconciler } from '../compute/host-reconciler.js'
 import { ComputeRpcClient } from '../compute/compute-rpc.js'
 import { ConductorComputeRpcClient } from '../conductor/conductor-compute-rpc.js'
 import { ConductorManager, type ConductorManagerOptions } from '../conductor/conductor-manager.js'
-import { ConductorTaskRpcClient } from '../conductor/conductor-rpc.js'
+import { CONDUCTOR_TOPIC, ConductorTaskRpcClient } from '../conductor/conductor-rpc.js'
+import { ServiceReporter } from '../conductor/service-reporter.js'
 import { createDatabase, type DatabaseConfig, type NovumDb } from '../db/create-database.js'
 import { migrateToLatest } from '../db/migrate.js'
 import { IdentityService, type IdentityServiceConfig } from '../identity/identity-service.js'
@@ -17,6 +19,7 @@ import { PlacementService } from '../placement/placement-service.js'
 import { Policy } from '../policy/policy.js'
 import { QuotaService } from '../quota/quota-service.js'
 import { SchedulerManager, type SchedulerConfig } from '../scheduler/scheduler-manager.js'
+import { SCHEDULER_TOPIC } from '../scheduler/scheduler-rpc.js'
 import {
   AVAILABILITY_ZONE_SERVICE, CLOCK, COMPUTE_API, COMPUTE_MANAGERS, CONDUCTOR_MANAGER, DATABASE, DEPLOYMENT_CONFIG, FLAVOR_SERVICE,
   HYPERVISOR_SERVICE, IDENTITY_SERVICE, IMAGE_SERVICE, KEYPAIR_SERVICE, LOGGER, PLACEMENT, POLICY, QUOTA_SERVICE, SCHEDULER_MANAGER,
@@ -58,6 +61,32 @@ export interface DeploymentConfig {
   readonly identity?: IdentityServiceConfig
   /** Apply pending migrations in {@link Deployment.start}. @default true */
   readonly migrate?: boolean
+  /**
+   * Nova `service_down_time` in whole seconds: a service whose last heartbeat is older than this is down. Applies to
+   * the API's services, hypervisors and zones, its local-delete decision, and the scheduler's host states;
+   * `api.serviceDownTimeSec` and `scheduler.serviceDownTimeSec` win where set. Keep it well above the heartbeat
+   * period (`compute.reportIntervalMs`, `serviceReport.intervalMs`). @default 60
+   */
+  readonly serviceDownTimeSec?: number
+  /**
+   * Nova `rpc_response_timeout`: the timeout of the RPC calls this deployment's clients make (api → compute, e.g.
+   * console output; compute → conductor, every database access). A call nobody answers in time fails with
+   * `ComputeError('TIMEOUT')`. @default 60000
+   */
+  readonly rpcTimeoutMs?: number
+  /**
+   * Liveness of the conductor and scheduler of this process: each registers its `services` row (`nova-conductor`,
+   * `nova-scheduler` on `host`) and heartbeats it every `intervalMs` straight in the database (Nova's DB
+   * servicegroup driver), so `os-services` lists them up or down like compute services. Compute services always
+   * report, through the conductor, every `compute.reportIntervalMs`. @default off
+   */
+  readonly serviceReport?: { readonly host: string; readonly intervalMs: number }
+  /**
+   * Reconcile each compute host of this process when it starts ({@link ComputeHostReconciler}): builds a previous
+   * run left unfinished get a fault and go to ERROR before the service starts, and guests of deleted instances are
+   * destroyed once it has. @default false
+   */
+  readonly reconcileComputeHosts?: boolean
   readonly clock?: Clock
   readonly logger?: Logger
 }
@@ -98,6 +127,9 @@ const ALL_ROLES: readonly DeploymentRole[] = ['api', 'conductor', 'scheduler', '
  */
 export function deploymentProviders(config: DeploymentConfig): Provider[] {
   const db = config.database
+  const downTime = config.serviceDownTimeSec
+  const downTimeConfig = downTime !== undefined ? { serviceDownTimeSec: downTime } : {}
+  const rpcTimeoutMs = config.rpcTimeoutMs ?? 60_000
   return [
     provideValue(DEPLOYMENT_CONFIG, config),
     provide(CLOCK, [], () => config.clock ?? systemClock),
@@ -109,27 +141,29 @@ export function deploymentProviders(config: DeploymentConfig): Provider[] {
     }),
     provide(POLICY, [], () => new Policy()),
     provide(PLACEMENT, [DATABASE, CLOCK, LOGGER], (d, clock, logger) => new PlacementService(d, { clock, logger: logger.child({ service: 'placement' }) })),
-    provide(SCHEDULER_MANAGER, [DATABASE, PLACEMENT, TRANSPORT, CLOCK, LOGGER], (d, placement, transport, clock, logger) =>
-      new SchedulerManager({ db: d, placement, transport, clock, logger, ...(config.scheduler ? { config: config.scheduler } : {}) })),
+    provide(SCHEDULER_MANAGER, [DATABASE, PLACEMENT, TRANSPORT, CLOCK, LOGGER], (d, placement, transport, clock, logger) => {
+      const schedulerConfig = downTime !== undefined ? { serviceDownTimeSec: downTime, ...config.scheduler } : config.scheduler
+      return new SchedulerManager({ db: d, placement, transport, clock, logger, ...(schedulerConfig ? { config: schedulerConfig } : {}) })
+    }),
     provide(CONDUCTOR_MANAGER, [DATABASE, TRANSPORT, PLACEMENT, CLOCK, LOGGER], (d, transport, placement, clock, logger) =>
       new ConductorManager({ db: d, transport, placement, clock, logger, ...(config.conductor ? { options: config.conductor } : {}) })),
     provide(COMPUTE_MANAGERS, [TRANSPORT, CLOCK, LOGGER], (transport, clock, logger) =>
       (config.computeHosts ?? []).map(
-        (h) => new ComputeManager({ host: h.host, driver: h.driver, conductor: new ConductorComputeRpcClient(transport), transport, clock, logger, ...(config.compute ? { options: config.compute } : {}) }),
+        (h) => new ComputeManager({ host: h.host, driver: h.driver, conductor: new ConductorComputeRpcClient(transport, rpcTimeoutMs), transport, clock, logger, ...(config.compute ? { options: config.compute } : {}) }),
       )),
     provide(QUOTA_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new QuotaService(d, policy, clock, logger)),
     provide(FLAVOR_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new FlavorService(d, policy, clock, logger)),
     provide(IMAGE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new ImageService(d, policy, clock, logger)),
     provide(KEYPAIR_SERVICE, [DATABASE, QUOTA_SERVICE, POLICY, CLOCK, LOGGER], (d, quotas, policy, clock, logger) => new KeypairService(d, quotas, policy, clock, logger)),
     provide(IDENTITY_SERVICE, [DATABASE, CLOCK, LOGGER], (d, clock, logger) => new IdentityService(d, clock, logger, config.identity ?? {})),
-    provide(HYPERVISOR_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new HypervisorService(d, policy, clock, logger)),
-    provide(SERVICE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new ServiceService(d, policy, clock, logger)),
-    provide(AVAILABILITY_ZONE_SERVICE, [DATABASE, POLICY, CLOCK], (d, policy, clock) => new AvailabilityZoneService(d, policy, clock)),
+    provide(HYPERVISOR_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new HypervisorService(d, policy, clock, logger, downTimeConfig)),
+    provide(SERVICE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new ServiceService(d, policy, clock, logger, downTimeConfig)),
+    provide(AVAILABILITY_ZONE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new AvailabilityZoneService(d, policy, clock, logger, downTimeConfig)),
     provide(
       COMPUTE_API,
       [DATABASE, TRANSPORT, FLAVOR_SERVICE, IMAGE_SERVICE, KEYPAIR_SERVICE, QUOTA_SERVICE, POLICY, CLOCK, LOGGER, PLACEMENT],
       (d, transport, flavors, images, keypairs, quotas, policy, clock, logger, placement) =>
-        new ComputeApi(d, new ConductorTaskRpcClient(transport), new ComputeRpcClient(transport), flavors, images, keypairs, quotas, policy, clock, logger.child({ service: 'nova-api' }), config.api ?? {}, placement),
+        new ComputeApi(d, new ConductorTaskRpcClient(transport, rpcTimeoutMs), new ComputeRpcClient(transport, rpcTimeoutMs), flavors, images, keypairs, quotas, policy, clock, logger.child({ service: 'nova-api' }), { ...downTimeConfig, ...config.api }, placement),
     ),
   ]
 }
@@ -158,6 +192,12 @@ export function createDeployment(
   const needsDb = roles.has('api') || roles.has('conductor') || roles.has('scheduler')
   let started: { stop(): Promise<void> }[] = []
   let api: ApiServices | undefined
+  const heartbeat = async (binary: string, topic: string): Promise<void> => {
+    if (!config.serviceReport) return
+    const h = new ServiceReporter({ db: resolver.get(DATABASE), host: config.serviceReport.host, binary, topic, intervalMs: config.serviceReport.intervalMs, clock: resolver.get(CLOCK), logger: resolver.get(LOGGER) })
+    await h.start()
+    started.push(h)
+  }
 
   return {
     resolver,
@@ -188,16 +228,25 @@ export function createDeployment(
           const s = resolver.get(SCHEDULER_MANAGER)
           await s.start()
           started.push(s)
+          await heartbeat('nova-scheduler', SCHEDULER_TOPIC)
         }
         if (roles.has('conductor')) {
           const c = resolver.get(CONDUCTOR_MANAGER)
           await c.start()
           started.push(c)
+          await heartbeat('nova-conductor', CONDUCTOR_TOPIC)
         }
         if (roles.has('compute')) {
-          for (const m of resolver.get(COMPUTE_MANAGERS)) {
+          const managers = resolver.get(COMPUTE_MANAGERS)
+          for (const [index, m] of managers.entries()) {
+            const host = config.computeHosts?.[index]
+            const reconciler = config.reconcileComputeHosts && host
+              ? new ComputeHostReconciler({ host: host.host, driver: host.driver, conductor: new ConductorComputeRpcClient(resolver.get(TRANSPORT), config.rpcTimeoutMs ?? 60_000), logger: resolver.get(LOGGER) })
+              : null
+            await reconciler?.failInterruptedBuilds()
             await m.start()
             started.push(m)
+            await reconciler?.reapDeletedGuests()
           }
         }
       } catch (err) {

@@ -5,6 +5,8 @@
 export { ComputeManager } from './compute-manager.js'
 export type { ComputeManagerConfig, ComputeManagerOptions } from './compute-manager.js'
 export { computeEndpoint } from './compute-endpoint.js'
+export { ComputeHostReconciler } from './host-reconciler.js'
+export type { ComputeHostReconcilerConfig, GuestReconciliation } from './host-reconciler.js'
 export { ComputeRpcClient, COMPUTE_TOPIC } from './compute-rpc.js'
 export type { BuildAndRunInstanceArgs } from './compute-rpc.js'
 export { CAPABILITY_STATS, capabilityStats, driverSupports, statsSupport } from './capability-stats.js'

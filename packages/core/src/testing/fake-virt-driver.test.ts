@@ -148,6 +148,21 @@ describe(FakeVirtDriver.name, () => {
     expect(log).toContain('reboot: acpi restart')
   })
 
+  it('shows boot lines and a login prompt on the console each time the guest starts', async () => {
+    const driver = await started()
+    const instance = makeInstance()
+    await driver.spawn(instance, makeImageMeta(), {})
+    const first = await driver.getConsoleOutput(instance)
+    expect(first).toContain('Linux version')
+    expect(first).toContain(`Set hostname to ${instance.hostname}.`)
+    expect(first.endsWith(`\n${instance.hostname} login:\n`)).toBe(true)
+    await driver.powerOff(instance)
+    await driver.powerOn(instance)
+    const again = await driver.getConsoleOutput(instance)
+    expect(again.split('Linux version')).toHaveLength(3)
+    expect(again.startsWith(first)).toBe(true)
+  })
+
   it('reports the rescue flag and the admin password of a guest', async () => {
     const driver = await started()
     const instance = makeInstance()

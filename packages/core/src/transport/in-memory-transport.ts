@@ -4,6 +4,7 @@ import { ComputeError, toComputeError } from '../errors/compute-error.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { ENVELOPE_VERSION, type ReplyEnvelope, type RequestEnvelope } from './envelope.js'
 import type { CallOptions, CastOptions, Notification, RpcEndpoint, RpcListener, Target, Transport } from './transport.js'
+import { callTimeoutError, DeadlineTimer } from './deadline-timer.js'
 
 /** A message as the broker holds it: the serialised envelope, plus routing data that never reaches a handler. */
 interface QueuedMessage {
@@ -222,8 +223,7 @@ export class InMemoryTransport implements Transport {
   /** Notification bodies seen on the broker; completed on close. */
   private readonly notificationBodies = new Subject<string>()
   private readonly brokerSubscription: Subscription
-  private deadlineTimer: ReturnType<typeof setTimeout> | null = null
-  private deadlineAt = Number.POSITIVE_INFINITY
+  private readonly deadlines = new DeadlineTimer((now) => this.expireCalls(now))
   private closed = false
 
   constructor(config: InMemoryTransportConfig = {}) {
@@ -248,7 +248,7 @@ export class InMemoryTransport implements Transport {
     const expiresAt = Date.now() + timeoutMs
     return new Promise<R>((resolve, reject) => {
       this.pending.set(msgId, { topic: describeTarget(target), method, timeoutMs, expiresAt, resolve: resolve as (v: unknown) => void, reject })
-      this.armDeadline(expiresAt)
+      this.deadlines.arm(expiresAt)
       this.broker.publish(target, { topic: target.topic, method, body, reply: { transportId: this.id, expiresAt } })
     })
   }
@@ -297,7 +297,7 @@ export class InMemoryTransport implements Transport {
     this.broker.removeReplyRoute(this.id)
     this.brokerSubscription.unsubscribe()
     this.notificationBodies.complete()
-    this.clearDeadline()
+    this.deadlines.clear()
     const pending = [...this.pending.values()]
     this.pending.clear()
     for (const p of pending) p.reject(new ComputeError('TRANSPORT', `transport closed while waiting for the reply to ${p.topic} ${p.method}`))
@@ -308,41 +308,21 @@ export class InMemoryTransport implements Transport {
     const call = this.pending.get(reply.msgId)
     if (!call) return // timed out already, or a duplicate
     this.pending.delete(reply.msgId)
-    if (this.pending.size === 0) this.clearDeadline()
+    if (this.pending.size === 0) this.deadlines.clear()
     if (reply.ok) call.resolve(reply.result)
     else call.reject(ComputeError.fromJSON(reply.error))
   }
 
-  /** Makes sure the one deadline timer fires no later than `at`. */
-  private armDeadline(at: number): void {
-    if (this.deadlineTimer !== null && this.deadlineAt <= at) return
-    this.clearDeadline()
-    this.deadlineAt = at
-    this.deadlineTimer = setTimeout(() => this.expireCalls(), Math.max(0, at - Date.now()))
-  }
-
-  private clearDeadline(): void {
-    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer)
-    this.deadlineTimer = null
-    this.deadlineAt = Number.POSITIVE_INFINITY
-  }
-
-  private expireCalls(): void {
-    this.deadlineTimer = null
-    this.deadlineAt = Number.POSITIVE_INFINITY
-    const now = Date.now()
+  /** Rejects the calls whose time is up; returns the next deadline. */
+  private expireCalls(now: number): number {
     let next = Number.POSITIVE_INFINITY
     for (const [msgId, call] of this.pending) {
       if (call.expiresAt <= now) {
         this.pending.delete(msgId)
-        call.reject(
-          new ComputeError('TIMEOUT', `timed out after ${call.timeoutMs} ms waiting for a reply to ${call.topic} ${call.method}`, {
-            details: { topic: call.topic, method: call.method, timeoutMs: call.timeoutMs },
-          }),
-        )
+        call.reject(callTimeoutError(call))
       } else if (call.expiresAt < next) next = call.expiresAt
     }
-    if (next !== Number.POSITIVE_INFINITY) this.armDeadline(next)
+    return next
   }
 }
 

@@ -4,8 +4,8 @@ import { silentLogger, type Logger } from '../util/logger.js'
 import type { ServiceRecord } from './conductor-compute-rpc.js'
 import { HostRecords } from './host-records.js'
 
-/** What {@link ServiceHeartbeat} reports, where, and how often. */
-export interface ServiceHeartbeatConfig {
+/** What {@link ServiceReporter} reports, where, and how often. */
+export interface ServiceReporterConfig {
   readonly db: NovumDb
   /** The service's host (Nova `CONF.host`). */
   readonly host: string
@@ -23,28 +23,28 @@ export interface ServiceHeartbeatConfig {
 
 /**
  * The liveness report of a service that holds the database (conductor, scheduler): Nova's DB servicegroup driver.
- * {@link ServiceHeartbeat.start} registers the `services` row (or heartbeats the existing one) and then bumps
+ * {@link ServiceReporter.start} registers the `services` row (or heartbeats the existing one) and then bumps
  * `report_count` and `last_seen_up` every `intervalMs`, so `os-services` shows the service up while it runs and
  * down once `service_down_time` has passed without a report. Compute services report through the conductor
  * instead (they have no database handle).
  *
  * A failed heartbeat (database unreachable) is logged and retried at the next tick; it never throws. The timer is
- * unref'd, and {@link ServiceHeartbeat.stop} clears it and waits for a report in flight.
+ * unref'd, and {@link ServiceReporter.stop} clears it and waits for a report in flight.
  *
  * @example
  * ```ts
- * const heartbeat = new ServiceHeartbeat({ db, host: 'ctl-1', binary: 'nova-conductor', topic: 'conductor', intervalMs: 10_000 })
+ * const heartbeat = new ServiceReporter({ db, host: 'ctl-1', binary: 'nova-conductor', topic: 'conductor', intervalMs: 10_000 })
  * await heartbeat.start()
  * ```
  */
-export class ServiceHeartbeat {
+export class ServiceReporter {
   private readonly records: HostRecords
   private readonly logger: Logger
   private timer: ReturnType<typeof setInterval> | null = null
   private inFlight: Promise<void> | null = null
   private last: ServiceRecord | null = null
 
-  constructor(private readonly config: ServiceHeartbeatConfig) {
+  constructor(private readonly config: ServiceReporterConfig) {
     this.records = new HostRecords(config.db, config.clock ?? systemClock)
     this.logger = (config.logger ?? silentLogger).child({ service: config.binary, host: config.host })
   }
