@@ -167,7 +167,7 @@ describe.skipIf(skip !== undefined)('LxcDriver on real containers', () => {
       const instance = newInstance()
       const err = await failureOf(driver.spawn(instance, busyboxImage({ properties: { lxc_init_cmd: '/no/such/init' } }), {}))
       expect(LxcCommandError.isCommandFailure(err)).toBe(true)
-      const details = (err as LxcCommandError).details
+      const details = (err as LxcCommandError).details ?? {}
       expect(['lxc-start', 'lxc-wait']).toContain(details['command'])
       expect(String(details['stderr']).length).toBeGreaterThan(0)
       expect(await driver.instanceExists(instance)).toBe(false)
