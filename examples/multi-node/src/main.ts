@@ -27,7 +27,7 @@ function fail(prefix: string, err: unknown): never {
 }
 
 function makeLogger(options: MultiNodeOptions, name: string): Logger {
-  return pino({ level: options.logLevel, base: { service: name, pid: process.pid } }) as unknown as Logger
+  return pino({ level: options.logLevel, name }) as unknown as Logger
 }
 
 let invocation: Invocation

@@ -1,4 +1,4 @@
-import { createApiServers, type ApiServers } from '@novum/api-http'
+import type { ApiServers } from '@novum/api-http'
 import { ComputeError, createDeployment, type Deployment, type DeploymentConfig, type DeploymentRole, type Logger } from '@novum/core'
 import { AmqpTransport } from '@novum/transport-amqp'
 import { redactUrl, type MultiNodeOptions } from './config.js'
@@ -89,6 +89,8 @@ export async function startService(spec: ServiceSpec, options: MultiNodeOptions,
   let servers: ApiServers | null = null
   if (spec.role === 'api') {
     try {
+      // NOTE: loaded here, not at the top: only the api process needs the HTTP stack (fastify, ajv, the routes).
+      const { createApiServers } = await import('@novum/api-http')
       servers = createApiServers(deployment.api, { logger, endpoints: endpointsOf(options) })
       await servers.listen({
         host: options.bind,

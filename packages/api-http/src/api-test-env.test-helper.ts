@@ -1,6 +1,6 @@
 import {
   AvailabilityZoneService, ComputeApi, ComputeRpcClient, ConductorTaskRpcClient, FlavorService, HypervisorService, IdentityService, ImageService,
-  InstanceRepository, InMemoryTransport, isoNow, KeypairService, Policy, QuotaService, ServiceService, silentLogger, systemClock, type NovumDb,
+  InstanceRepository, InMemoryTransport, isoNow, KeypairService, PlacementService, Policy, QuotaService, ServiceService, silentLogger, systemClock, type NovumDb,
 } from '@novum/core'
 import { createTestDatabase, type TestDatabase } from '@novum/core/testing'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
@@ -57,7 +57,8 @@ export async function createApiTestEnv(options: ApiServersOptions = {}): Promise
   const computeApi = new ComputeApi(
     db, new ConductorTaskRpcClient(transport), new ComputeRpcClient(transport), flavors, images, keypairs, quotas, policy, clock, silentLogger,
   )
-  const services: ApiHttpServices = { computeApi, flavors, keypairs, quotas, identity, images, hypervisors, services: serviceService, availabilityZones, policy }
+  const placement = new PlacementService(db, { clock })
+  const services: ApiHttpServices = { computeApi, flavors, keypairs, quotas, identity, images, hypervisors, services: serviceService, availabilityZones, policy, placement }
 
   const { user: adminUser, project: adminProject } = await identity.bootstrap({ adminUser: 'admin', adminPassword: 'secret' })
   const makeUser = async (name: string): Promise<TestUser> => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type {
-  AvailabilityZoneService, ComputeApi, FlavorService, HypervisorService, IdentityService, ImageService, KeypairService, Policy, QuotaService,
-  ServiceService,
+  AvailabilityZoneService, ComputeApi, FlavorService, HypervisorService, IdentityService, ImageService, KeypairService, PlacementService, Policy,
+  QuotaService, ServiceService,
 } from '@novum/core'
 import type { LoggingOptions } from './common/base-app.js'
 import { TokenCache, type TokenCacheOptions } from './common/token-cache.js'
@@ -29,6 +29,8 @@ export interface ApiHttpServices {
   readonly services: ServiceService
   readonly availabilityZones: AvailabilityZoneService
   readonly policy: Policy
+  /** Placement over the database, served by the Placement API. */
+  readonly placement: PlacementService
 }
 
 /** The default port of each surface (Nova, Keystone, Glance, Placement). */
@@ -80,7 +82,7 @@ export interface ApiServers {
   readonly identity: FastifyInstance
   /** The Image API (Glance v2 subset, 9292). */
   readonly image: FastifyInstance
-  /** The Placement API (8778; root document only for now). */
+  /** The Placement API (8778). */
   readonly placement: FastifyInstance
   /** The shared token cache (revocations through the identity app evict from it). */
   readonly tokenCache: TokenCache
@@ -153,7 +155,7 @@ export function createApiServers(services: ApiHttpServices, options: ApiServersO
     identityUri,
     ...(endpoints.image ? { publicUrl: endpoints.image } : {}),
   })
-  const placement = createPlacementApp(logging)
+  const placement = createPlacementApp({ ...logging, placement: services.placement, tokens: services.identity, tokenCache, identityUri })
   const apps = { compute, identity, image, placement }
 
   return {

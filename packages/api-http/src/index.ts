@@ -1,6 +1,6 @@
 /**
  * `@novum/api-http`: the OpenStack HTTP surfaces of a Novum deployment on fastify — the Compute API v2.1 with
- * microversions (2.1–2.93) and Nova fault bodies, a Keystone v3 subset, a Glance v2 subset and the Placement root.
+ * microversions (2.1–2.93) and Nova fault bodies, a Keystone v3 subset, a Glance v2 subset and the Placement API (1.0–1.39).
  * @packageDocumentation
  */
 export { createApiServers, DEFAULT_PORTS } from './create-api-servers.js'
@@ -28,6 +28,9 @@ export { createImageApp, glanceImageView } from './image/image-app.js'
 export type { ImageAppOptions } from './image/image-app.js'
 export { createPlacementApp, PLACEMENT_MIN_VERSION, PLACEMENT_MAX_VERSION } from './placement/placement-app.js'
 export type { PlacementAppOptions } from './placement/placement-app.js'
+export { negotiatePlacementVersion, requestedPlacementVersion } from './placement/microversion.js'
+export { PlacementError, placementErrorBody, PLACEMENT_ERROR_CODES } from './placement/errors.js'
+export type { PlacementErrorEntry } from './placement/errors.js'
 export { HttpError } from './common/http-error.js'
 export { COMPUTE_ERROR_STATUS, statusOfComputeError } from './common/error-status.js'
 export { TokenCache } from './common/token-cache.js'

@@ -135,11 +135,11 @@ export default defineBenchmark({
         lxcPath: driverPath,
         namePrefix: prefix,
         template: 'busybox',
-        images: { download: async (id, dest) => (id === IMAGE_ID ? images.download(id, dest) : Promise.reject(Object.assign(new Error('no data'), {}))) },
+        images,
         monitor: true,
         pollIntervalMs: 0,
       })
-      // NOTE: the template fallback needs NOT_FOUND from the image source; a plain driver without images uses the template.
+      // NOTE: a driver without an image source builds every root filesystem with the template.
       const templateDriver = new LxcDriver({ hostname: 'bench', lxcPath: driverPath, namePrefix: prefix, template: 'busybox', monitor: false, pollIntervalMs: 0 })
       drivers.push(driver, templateDriver)
       await driver.init()
@@ -257,7 +257,7 @@ export default defineBenchmark({
       for (const lxcPath of [barePath, driverPath, serverLxc, join(root, 'scratch')]) {
         await destroyContainers({ lxcPath, prefix }).catch(() => undefined)
         await destroyContainers({ lxcPath, prefix: 'tpl' }).catch(() => undefined)
-        await x('lxc-monitor', ['-P', lxcPath, '-Q'], { throwOnError: false, nodePath: false }).catch(() => undefined)
+        await Promise.resolve(x('lxc-monitor', ['-P', lxcPath, '-Q'], { throwOnError: false, nodePath: false })).catch(() => undefined)
       }
       rmSync(root, { recursive: true, force: true })
     }

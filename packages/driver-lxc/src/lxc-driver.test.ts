@@ -3,8 +3,9 @@
  * cgroup limits, networking on a test bridge, console log, events for changes made outside the driver, failures
  * that carry the tool's stderr, restarts, and the cleanup of a crashed run.
  */
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readlinkSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { basename, join } from 'node:path'
@@ -31,6 +32,22 @@ import {
 import { LxcTools } from './lxc-tools.js'
 
 const skip = lxcSkipReason()
+
+/** Pids of the lxc-monitor processes watching `lxcPath` (from /proc/<pid>/cmdline). */
+function monitorProcessesOf(path: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let cmdline: string[]
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+    } catch {
+      continue
+    }
+    if (cmdline[0]?.endsWith('lxc-monitor') && cmdline.includes(path)) pids.push(Number(entry))
+  }
+  return pids
+}
 const lxcPath = suiteLxcPath('driver')
 const NOT_A_TARBALL_ID = '0c0ffee0-1a2b-4c3d-8e9f-0000000bad00'
 
@@ -372,6 +389,49 @@ describe.skipIf(skip !== undefined)('LxcDriver on real containers', () => {
       expect(failure.stderr).toContain(`${TEST_PREFIX}missing`)
       expect((err as Error).message).toContain('cannot pause: lxc-freeze')
       expect((err as Error).message).toContain(failure.stderr)
+    })
+  })
+
+  describe('a run killed mid-way', () => {
+    it('leaves no lxc-monitor behind, and its containers are gone after the next run cleans up', async () => {
+      const killedPath = join(lxcPath, 'killed-run')
+      await mkdir(killedPath, { recursive: true })
+      const script = join(killedPath, 'run.mts')
+      const source = new URL('./index.ts', import.meta.url).pathname
+      await writeFile(
+        script,
+        [
+          `import { LxcDriver } from ${JSON.stringify(source)}`,
+          `const driver = new LxcDriver({ hostname: 'killed', lxcPath: ${JSON.stringify(killedPath)}, namePrefix: ${JSON.stringify(TEST_PREFIX)}, template: 'busybox' })`,
+          'await driver.init()',
+          `const flavor = { vcpus: 1, memoryMb: 64, rootGb: 1, ephemeralGb: 0, extraSpecs: {} }`,
+          `const image = { id: 'no-data', properties: {} }`,
+          `const guest = () => ({ uuid: crypto.randomUUID(), hostname: 'killed', displayName: 'killed', instanceName: 'killed', flavor })`,
+          `await Promise.all([0, 1].map(() => driver.spawn(guest() as never, image as never, {})))`,
+          `process.stdout.write('ready\\n')`,
+          'setInterval(() => {}, 1000)',
+        ].join('\n'),
+      )
+      const child = spawn(process.execPath, ['--conditions=@novum/source', '--import', 'tsx', script], {
+        cwd: new URL('..', import.meta.url).pathname,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let output = ''
+      child.stdout!.on('data', (b: Buffer) => (output += b.toString()))
+      child.stderr!.on('data', (b: Buffer) => (output += b.toString()))
+      const exited = new Promise<void>((r) => child.once('exit', () => r()))
+      const ready = await eventually(async () => output, (o) => o.includes('ready') || child.exitCode !== null, 600)
+      expect(ready).toContain('ready')
+      child.kill('SIGKILL')
+      await exited
+      const tools = new LxcTools({ lxcPath: killedPath })
+      const left = await tools.listStates(`^${TEST_PREFIX}`)
+      expect([...left.values()]).toEqual(['RUNNING', 'RUNNING'])
+      expect(await eventually(async () => monitorProcessesOf(killedPath), (pids) => pids.length === 0)).toEqual([])
+      // The next run starts by destroying what is left:
+      await cleanSuite(killedPath)
+      expect(existsSync(killedPath)).toBe(false)
+      for (const name of left.keys()) expect(await tools.state(name)).toBeNull()
     })
   })
 

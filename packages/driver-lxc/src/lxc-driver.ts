@@ -282,8 +282,11 @@ export class LxcDriver implements VirtDriver {
     this.monitorProcess = null
     if (monitor && monitor.exitCode === null && monitor.signalCode === null) {
       const exited = new Promise<void>((resolve) => monitor.once('exit', () => resolve()))
-      monitor.kill('SIGTERM')
+      // NOTE: closing stdin makes the watchdog kill lxc-monitor; the shell then exits with it.
+      monitor.stdin?.end()
+      const fallback = setTimeout(() => monitor.kill('SIGKILL'), 5_000)
       await exited
+      clearTimeout(fallback)
     }
     this.eventSubject.complete()
   }
@@ -393,7 +396,9 @@ export class LxcDriver implements VirtDriver {
     const dir = this.containerDir(instance)
     const context = `cannot spawn instance ${instance.uuid}`
     await this.withOperation(instance.uuid, async () => {
-      if (existsSync(dir) || (await this.tools.state(name)) !== null) {
+      // NOTE: a defined container is a directory with a config in the lxcpath; checking the directory saves an
+      // lxc-info run, and lxc-create refuses an existing container anyway.
+      if (existsSync(dir)) {
         throw new ComputeError('VIRT', `${context}: container ${name} already exists in ${this.lxcPath}`, { details: { instanceUuid: instance.uuid, container: name } })
       }
       const vifs = vifsFromNetworkInfo(options.networkInfo, this.config.bridge)
@@ -780,8 +785,12 @@ export class LxcDriver implements VirtDriver {
 
   private startMonitor(): void {
     if (this.closed) return
-    const child = spawn('lxc-monitor', ['-P', this.lxcPath, '-n', `${escapeRegex(this.namePrefix)}.*`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // NOTE: a watchdog shell ties lxc-monitor's life to our stdin pipe: when this process dies (even by SIGKILL) the
+    // pipe closes and the monitor is killed, so a crashed compute service or test run leaves no lxc-monitor behind.
+    // (A background job's stdin is /dev/null in sh, hence the copy of stdin on fd 3.)
+    const script = 'exec 3<&0; lxc-monitor -P "$1" -n "$2" & m=$!; (read _ <&3; kill $m 2>/dev/null) & w=$!; wait $m; s=$?; kill $w 2>/dev/null; exit $s'
+    const child = spawn('sh', ['-c', script, 'lxc-monitor', this.lxcPath, `${escapeRegex(this.namePrefix)}.*`], {
+      stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
     })
     this.monitorProcess = child
@@ -798,8 +807,10 @@ export class LxcDriver implements VirtDriver {
       stderr = (stderr + chunk.toString('utf8')).slice(-2000)
     })
     child.on('error', (err) => this.logger.warn({ err }, `lxc-monitor could not run: ${err.message}; relying on the state poll`))
+    child.stdin!.on('error', () => undefined)
     child.on('exit', (code, signal) => {
       lines.close()
+      child.stdin?.destroy()
       if (this.closed || this.monitorProcess !== child) return
       this.monitorProcess = null
       this.logger.warn(`lxc-monitor exited (${code ?? signal}): ${stderr.trim()}; restarting it in 1 s`)

@@ -14,6 +14,8 @@ export type {
   ProviderAggregates,
   ProviderUsages,
   ProviderAllocations,
+  ConsumerRecord,
+  ConsumerTypeUsage,
 } from './placement-service.js'
 export { capacityOf } from './allocation-candidates.js'
 export { STANDARD_RESOURCE_CLASSES, isValidResourceClass, isValidTraitName, isCustomName } from './names.js'

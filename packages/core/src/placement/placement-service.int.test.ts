@@ -67,10 +67,12 @@ describe.each(databaseKindsUnderTest())('PlacementService on %s', (kind) => {
       const root = await placement.createProvider({ uuid: fresh(), name: `del-root-${next}` })
       await placement.createProvider({ uuid: fresh(), name: `del-child-${next}`, parentProviderUuid: root.uuid })
       const err = await errorOf(placement.deleteProvider(root.uuid))
-      expect(err.details?.['code']).toBe('placement.resource_provider.inuse')
+      expect(err.details?.['code']).toBe('placement.resource_provider.cannot_delete_parent')
       const leaf = await provider({ VCPU: { total: 4 } })
       await placement.putAllocations(fresh(), { allocations: { [leaf]: { resources: { VCPU: 1 } } }, projectId: 'p', userId: 'u', consumerGeneration: null })
-      expect((await errorOf(placement.deleteProvider(leaf))).code).toBe('CONFLICT')
+      const inUse = await errorOf(placement.deleteProvider(leaf))
+      expect(inUse.code).toBe('CONFLICT')
+      expect(inUse.details?.['code']).toBe('placement.resource_provider.inuse')
     })
 
     it('deletes a provider with its inventories and traits', async () => {
@@ -104,6 +106,18 @@ describe.each(databaseKindsUnderTest())('PlacementService on %s', (kind) => {
       const roomy = (await placement.listProviders({ resources: { VCPU: 32 } })).map((p) => p.uuid)
       expect(roomy).toContain(big)
       expect(roomy).not.toContain(small)
+    })
+
+    it('lists providers with any of a set of traits (1.39 in:)', async () => {
+      const avx = await provider({}, ['HW_CPU_X86_AVX'])
+      const sse = await provider({}, ['HW_CPU_X86_SSE'])
+      const none = await provider({})
+      const anyOf = (await placement.listProviders({ anyTraits: [['HW_CPU_X86_AVX', 'HW_CPU_X86_SSE']] })).map((p) => p.uuid)
+      expect(anyOf).toEqual(expect.arrayContaining([avx, sse]))
+      expect(anyOf).not.toContain(none)
+      const both = (await placement.listProviders({ anyTraits: [['HW_CPU_X86_AVX', 'HW_CPU_X86_SSE']], forbiddenTraits: ['HW_CPU_X86_SSE'] })).map((p) => p.uuid)
+      expect(both).toContain(avx)
+      expect(both).not.toContain(sse)
     })
   })
 
@@ -299,6 +313,40 @@ describe.each(databaseKindsUnderTest())('PlacementService on %s', (kind) => {
       await placement.putAllocations(fresh(), { allocations: { [id]: { resources: { VCPU: 3 } } }, projectId: project, userId: 'bob', consumerGeneration: null })
       expect(await placement.getUsages({ projectId: project })).toEqual({ VCPU: 5 })
       expect(await placement.getUsages({ projectId: project, userId: 'bob' })).toEqual({ VCPU: 3 })
+    })
+
+    it('reports usage per consumer type with consumer counts (1.38)', async () => {
+      const id = await provider({ VCPU: { total: 16 }, MEMORY_MB: { total: 4096 } })
+      const project = `proj-ct-${next}`
+      const claim = (consumerType?: string) => ({
+        allocations: { [id]: { resources: { VCPU: 1, MEMORY_MB: 256 } } }, projectId: project, userId: 'u', consumerGeneration: null, ...(consumerType ? { consumerType } : {}),
+      })
+      await placement.putAllocations(fresh(), claim('INSTANCE'))
+      await placement.putAllocations(fresh(), claim('INSTANCE'))
+      await placement.putAllocations(fresh(), claim('MIGRATION'))
+      await placement.putAllocations(fresh(), claim())
+      expect(await placement.getUsagesByConsumerType({ projectId: project })).toEqual({
+        INSTANCE: { consumerCount: 2, usages: { VCPU: 2, MEMORY_MB: 512 } },
+        MIGRATION: { consumerCount: 1, usages: { VCPU: 1, MEMORY_MB: 256 } },
+        unknown: { consumerCount: 1, usages: { VCPU: 1, MEMORY_MB: 256 } },
+      })
+      expect(await placement.getUsagesByConsumerType({ projectId: project, consumerType: 'all' })).toEqual({ all: { consumerCount: 4, usages: { VCPU: 4, MEMORY_MB: 1024 } } })
+      expect(await placement.getUsagesByConsumerType({ projectId: project, consumerType: 'unknown' })).toEqual({ unknown: { consumerCount: 1, usages: { VCPU: 1, MEMORY_MB: 256 } } })
+      expect(await placement.getUsagesByConsumerType({ projectId: project, consumerType: 'MIGRATION' })).toEqual({ MIGRATION: { consumerCount: 1, usages: { VCPU: 1, MEMORY_MB: 256 } } })
+    })
+
+    it('returns consumer records with generation and type', async () => {
+      const id = await provider({ VCPU: { total: 4 } })
+      const consumer = fresh()
+      await placement.putAllocations(consumer, { allocations: { [id]: { resources: { VCPU: 1 } } }, projectId: 'p', userId: 'u', consumerGeneration: null, consumerType: 'INSTANCE' })
+      const records = await placement.getConsumers([consumer, fresh()])
+      expect([...records.values()]).toEqual([{ uuid: consumer, generation: 1, projectId: 'p', userId: 'u', consumerType: 'INSTANCE' }])
+    })
+
+    it('lists the custom resource classes in use', async () => {
+      await provider({ CUSTOM_MAGIC_BEANS: { total: 4 }, VCPU: { total: 1 } })
+      expect(await placement.listCustomResourceClasses()).toContain('CUSTOM_MAGIC_BEANS')
+      expect(await placement.listCustomResourceClasses()).not.toContain('VCPU')
     })
 
     it('never exceeds capacity under 20 concurrent claims at capacity 5', async () => {

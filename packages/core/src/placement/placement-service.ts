@@ -75,6 +75,8 @@ export interface ListProvidersFilter {
   readonly memberOf?: readonly (readonly string[])[]
   readonly forbiddenAggregates?: readonly string[]
   readonly requiredTraits?: readonly string[]
+  /** `required=in:A,B` (1.39): each inner list is an any-of set of traits; every set must match. */
+  readonly anyTraits?: readonly (readonly string[])[]
   readonly forbiddenTraits?: readonly string[]
   /** Only providers with room for these amounts (1.4). */
   readonly resources?: Readonly<Record<string, number>>
@@ -108,6 +110,24 @@ export interface ProviderUsages {
 export interface ProviderAllocations {
   readonly resourceProviderGeneration: number
   readonly allocations: Readonly<Record<string, { readonly resources: Readonly<Record<string, number>> }>>
+}
+
+/** A consumer as Placement records it (the `consumers` row): who owns it and its generation. */
+export interface ConsumerRecord {
+  readonly uuid: string
+  readonly generation: number
+  readonly projectId: string
+  readonly userId: string
+  /** `null` for a consumer written before 1.38 or without a type (Placement shows it as `unknown`). */
+  readonly consumerType: string | null
+}
+
+/** Usage of one consumer type in a project (`GET /usages` from 1.38). */
+export interface ConsumerTypeUsage {
+  /** How many distinct consumers of this type hold allocations. */
+  readonly consumerCount: number
+  /** Amount used per resource class. */
+  readonly usages: Readonly<Record<string, number>>
 }
 
 /** Filters of {@link PlacementService.listTraits} (`GET /traits`). */
@@ -304,6 +324,11 @@ export class PlacementService implements PlacementClient {
     const traitSub = (name: string) =>
       this.db.selectFrom('resource_provider_traits as rpt').innerJoin('traits as t', 't.id', 'rpt.trait_id').select('rpt.resource_provider_id').where('t.name', '=', name)
     for (const t of filter.requiredTraits ?? []) q = q.where('rp.id', 'in', traitSub(t))
+    for (const anyOf of filter.anyTraits ?? []) {
+      if (anyOf.length === 0) continue
+      const names = [...anyOf]
+      q = q.where('rp.id', 'in', this.db.selectFrom('resource_provider_traits as rpt').innerJoin('traits as t', 't.id', 'rpt.trait_id').select('rpt.resource_provider_id').where('t.name', 'in', names))
+    }
     for (const t of filter.forbiddenTraits ?? []) q = q.where('rp.id', 'not in', traitSub(t))
     for (const [rc, amount] of Object.entries(filter.resources ?? {})) {
       assertResourceClass(rc)
@@ -381,7 +406,7 @@ export class PlacementService implements PlacementClient {
       const rp = await trx.selectFrom('resource_providers').select('id').where('uuid', '=', uuid).executeTakeFirst()
       if (!rp) throw notFound(uuid)
       const child = await trx.selectFrom('resource_providers').select('id').where('parent_provider_id', '=', rp.id).executeTakeFirst()
-      if (child) throw new ComputeError('CONFLICT', `unable to delete resource provider ${uuid}: it has child providers`, { details: { code: 'placement.resource_provider.inuse' } })
+      if (child) throw new ComputeError('CONFLICT', `unable to delete resource provider ${uuid}: it has child providers`, { details: { code: 'placement.resource_provider.cannot_delete_parent' } })
       const alloc = await trx.selectFrom('allocations').select('id').where('resource_provider_id', '=', rp.id).executeTakeFirst()
       if (alloc) throw new ComputeError('CONFLICT', `unable to delete resource provider ${uuid}: it has allocations`, { details: { code: 'placement.resource_provider.inuse' } })
       await trx.deleteFrom('inventories').where('resource_provider_id', '=', rp.id).execute()
@@ -545,6 +570,59 @@ export class PlacementService implements PlacementClient {
     if (filter.userId !== undefined) q = q.where('c.user_id', '=', filter.userId)
     const rows = await q.groupBy('a.resource_class').execute()
     return Object.fromEntries(rows.map((r) => [r.resource_class, Number(r.used)]))
+  }
+
+  /**
+   * Usage of a project (optionally one user of it) per consumer type, with the number of distinct consumers of
+   * each type (`GET /usages` from 1.38). Consumers without a type are grouped as `unknown`. `consumerType` filters:
+   * a type name keeps only that type, `unknown` only untyped consumers, and `all` puts every consumer under one
+   * `all` key.
+   */
+  async getUsagesByConsumerType(filter: { readonly projectId: string; readonly userId?: string; readonly consumerType?: string }): Promise<Record<string, ConsumerTypeUsage>> {
+    let q = this.db
+      .selectFrom('allocations as a')
+      .innerJoin('consumers as c', 'c.uuid', 'a.consumer_id')
+      .select(['a.consumer_id', 'a.resource_class', 'a.used', 'c.consumer_type'])
+      .where('c.project_id', '=', filter.projectId)
+    if (filter.userId !== undefined) q = q.where('c.user_id', '=', filter.userId)
+    const wanted = filter.consumerType
+    if (wanted === 'unknown') q = q.where('c.consumer_type', 'is', null)
+    else if (wanted !== undefined && wanted !== 'all') q = q.where('c.consumer_type', '=', wanted)
+    const rows = await q.execute()
+    const groups = new Map<string, { consumers: Set<string>; usages: Record<string, number> }>()
+    for (const r of rows) {
+      const key = wanted === 'all' ? 'all' : (r.consumer_type ?? 'unknown')
+      let g = groups.get(key)
+      if (!g) groups.set(key, (g = { consumers: new Set(), usages: {} }))
+      g.consumers.add(r.consumer_id)
+      g.usages[r.resource_class] = (g.usages[r.resource_class] ?? 0) + Number(r.used)
+    }
+    return Object.fromEntries([...groups].map(([k, g]) => [k, { consumerCount: g.consumers.size, usages: g.usages }]))
+  }
+
+  /** The records of those consumers that exist (consumers are created with their first allocation). */
+  async getConsumers(uuids: readonly string[]): Promise<Map<string, ConsumerRecord>> {
+    const out = new Map<string, ConsumerRecord>()
+    for (const part of chunks([...new Set(uuids)], 500)) {
+      if (part.length === 0) continue
+      const rows = await this.db.selectFrom('consumers').select(['uuid', 'generation', 'project_id', 'user_id', 'consumer_type']).where('uuid', 'in', part).execute()
+      for (const r of rows) {
+        out.set(r.uuid, { uuid: r.uuid, generation: Number(r.generation), projectId: r.project_id, userId: r.user_id, consumerType: r.consumer_type ?? null })
+      }
+    }
+    return out
+  }
+
+  /**
+   * The custom resource classes (`CUSTOM_*`) some inventory or allocation uses, sorted. Novum has no resource
+   * class table: a well-formed custom class exists as soon as an inventory names it.
+   */
+  async listCustomResourceClasses(): Promise<string[]> {
+    const [inv, alloc] = await Promise.all([
+      this.db.selectFrom('inventories').select('resource_class').distinct().where('resource_class', 'like', 'CUSTOM%').execute(),
+      this.db.selectFrom('allocations').select('resource_class').distinct().where('resource_class', 'like', 'CUSTOM%').execute(),
+    ])
+    return [...new Set([...inv, ...alloc].map((r) => r.resource_class))].filter(isCustomName).sort()
   }
 
   /** Allocations against one provider, per consumer (`GET /resource_providers/{uuid}/allocations`). */

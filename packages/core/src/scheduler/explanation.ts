@@ -1,4 +1,5 @@
 import type { AllocationCandidatesRequest } from '../placement/placement-client.js'
+import type { RequestFilterOutcome } from './request-filter-runner.js'
 import type { WeigherScore } from './weigh.js'
 
 /**
@@ -10,7 +11,10 @@ export interface HostExplanation {
   readonly nodename: string
   /** The compute node (root provider) uuid. */
   readonly uuid: string
-  /** The filter (or pre-filter step: `IgnoreHosts`, `RequestedDestination`, `AvailabilityZone`) that removed the host, and why. */
+  /**
+   * The filter (or pre-filter step: `IgnoreHosts`, `RequestedDestination`, or `AvailabilityZoneFilter` when the
+   * scheduler checks a requested zone itself) that removed the host, and why.
+   */
   readonly rejectedBy?: { readonly filter: string; readonly reason: string }
   /** The total weight of a host that passed every filter. */
   readonly weight?: number
@@ -34,7 +38,11 @@ export interface InstanceExplanation {
   readonly instanceUuid: string
   /** The filters that ran for this instance, in order (`runOncePerRequest` filters only for the first). */
   readonly filters: readonly string[]
-  /** Every host considered for this instance: passing hosts in weighed order (the pick first), then the rejected. */
+  /**
+   * Every host considered for this instance (empty when explanations are off): the best `explainTopHosts` passing
+   * hosts in weighed order (the pick first), then the other passing hosts in input order (each with its weight), then
+   * the rejected.
+   */
   readonly hosts: readonly HostExplanation[]
   /** The claimed host's compute node uuid, or null when none could be claimed. */
   readonly selected: string | null
@@ -60,14 +68,19 @@ export interface PlacementHostRejection {
  * scores. The conductor stores it in the `details` of the `conductor_schedule_and_build_instances` event.
  */
 export interface SchedulingExplanation {
+  /** What each request filter did to the Placement query, in order. */
+  readonly requestFilters?: readonly RequestFilterOutcome[]
+  /** The Placement query, as the request filters left it. */
   readonly placementQuery: AllocationCandidatesRequest
   /** Allocation requests Placement returned. */
   readonly candidateCount: number
   /** Compute nodes considered: those with a candidate, plus those Placement left out (when diagnosed). */
   readonly hostCount: number
-  /** Filled when the request failed and Placement can say why hosts were missing. */
+  /** Filled when the request failed (or in a dry run) and Placement can say why hosts were missing. */
   readonly placementRejections: readonly PlacementHostRejection[]
   readonly instances: readonly InstanceExplanation[]
+  /** True for a dry run: nothing was claimed (claims were checked against Placement's usage at query time). */
+  readonly dryRun?: boolean
 }
 
 /** One host's final rejection, with the group it counts under in the summary. */
@@ -105,4 +118,86 @@ export function summarizeRejections(hostCount: number, rejections: readonly Summ
   const body = parts.length ? `${head}: ${parts.join(', ')}` : head
   if (progress && progress.placed > 0) return `placed ${progress.placed} of ${progress.requested} instances before running out of hosts; then ${body}`
   return body
+}
+
+/** What one decision meant for one host: {@link explainHost}'s answer to "why (not) host X". */
+export interface HostDecision {
+  /** The host as asked for. */
+  readonly host: string
+  /**
+   * `selected` (claimed for an instance), `alternate` (kept as a reschedule target), `passed` (passed every filter
+   * but ranked lower), `rejected` (by a filter, a pre-filter step or Placement), or `unknown` (the scheduler never
+   * saw a compute node of that name).
+   */
+  readonly outcome: 'selected' | 'alternate' | 'passed' | 'rejected' | 'unknown'
+  /** The instance the host was selected for (outcome `selected`). */
+  readonly instanceUuid?: string
+  /** What removed it: a filter name, a pre-filter step, or `Placement` (outcome `rejected`). */
+  readonly by?: string
+  readonly reason?: string
+  /** Its total weight, when it passed the filters of the first instance. */
+  readonly weight?: number
+  /** 1-based rank among the hosts that passed the filters of the first instance (1 = the best). */
+  readonly rank?: number
+  /** How many hosts passed the filters of the first instance. */
+  readonly passedCount?: number
+  /** Its per-weigher scores, when recorded. */
+  readonly weights?: readonly WeigherScore[]
+  /** One sentence, e.g. `compute-3 was rejected by ComputeFilter: disabled (maintenance)`. */
+  readonly summary: string
+}
+
+/**
+ * Answers "why (not) host X" from a decision's explanation: `host` may be a host name, a node name or a compute node
+ * uuid. The first instance's pass is the reference (it saw every host); later instances count for selections, claim
+ * failures and rejections the earlier passes did not have (e.g. a group member already placed there).
+ */
+export function explainHost(explanation: SchedulingExplanation, host: string): HostDecision {
+  const matches = (h: { host: string; nodename: string; uuid: string }) => h.host === host || h.nodename === host || h.uuid === host
+  for (const instance of explanation.instances) {
+    const selected = instance.hosts.find((h) => matches(h) && h.uuid === instance.selected)
+    if (selected || (instance.selected !== null && instance.selected === host)) {
+      return { host, outcome: 'selected', instanceUuid: instance.instanceUuid, summary: `${host} was selected for instance ${instance.instanceUuid}` }
+    }
+  }
+  const first = explanation.instances[0]
+  const seen = first?.hosts.find(matches)
+  const passing = first?.hosts.filter((h) => h.rejectedBy === undefined && h.weight !== undefined) ?? []
+  if (seen && seen.rejectedBy === undefined) {
+    const later = explanation.instances.slice(1).map((i) => i.hosts.find((h) => matches(h) && h.rejectedBy !== undefined)).find((h) => h !== undefined)
+    if (later?.rejectedBy) return rejected(host, later.rejectedBy.filter, later.rejectedBy.reason, ' (after the earlier instances of the request were placed)')
+    const failure = explanation.instances.flatMap((i) => i.claimFailures).find(matches2(host, seen.uuid))
+    if (failure) return rejected(host, 'Placement', `claim failed: ${failure.reason}`)
+    const weight = seen.weight ?? 0
+    const rank = passing.filter((h) => h !== seen && (h.weight ?? 0) > weight).length + 1
+    const best = passing.reduce((m, h) => Math.max(m, h.weight ?? Number.NEGATIVE_INFINITY), Number.NEGATIVE_INFINITY)
+    const alternate = explanation.instances.some((i) => i.alternates.includes(seen.uuid))
+    const ranked = `ranked ${rank} of ${passing.length} with weight ${round(weight)}${rank > 1 ? ` (best ${round(best)})` : ''}`
+    return {
+      host,
+      outcome: alternate ? 'alternate' : 'passed',
+      weight,
+      rank,
+      passedCount: passing.length,
+      ...(seen.weights ? { weights: seen.weights } : {}),
+      summary: alternate ? `${host} passed every filter and is an alternate: ${ranked}` : `${host} passed every filter but was not chosen: ${ranked}`,
+    }
+  }
+  if (seen?.rejectedBy) return rejected(host, seen.rejectedBy.filter, seen.rejectedBy.reason)
+  const placement = explanation.placementRejections.find(matches)
+  if (placement) return rejected(host, 'Placement', `${placement.summary}: ${placement.reason}`)
+  return { host, outcome: 'unknown', summary: `${host} is not a compute node the scheduler considered (Placement returned no candidate for it${explanation.placementRejections.length ? ' and gave no reason' : ''})` }
+}
+
+function matches2(host: string, uuid: string): (f: ClaimFailure) => boolean {
+  return (f) => f.host === host || f.uuid === uuid
+}
+
+function rejected(host: string, by: string, reason: string, note = ''): HostDecision {
+  const how = by === 'Placement' ? 'was left out by Placement' : `was rejected by ${by}`
+  return { host, outcome: 'rejected', by, reason, summary: `${host} ${how}${note}: ${reason}` }
+}
+
+function round(n: number): string {
+  return String(Math.round(n * 1000) / 1000)
 }

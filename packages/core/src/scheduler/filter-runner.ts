@@ -64,25 +64,43 @@ function pluginError(plugin: string, message: string, cause: unknown, host?: str
   return new ComputeError('PLUGIN', `scheduler plugin "${plugin}" ${message}`, { cause, details: { plugin, ...(host ? { host } : {}) } })
 }
 
+/** Options of {@link runFilters}. */
+export interface FilterRunOptions {
+  /**
+   * Record every filter's verdict on every host in `verdicts`. Off, `verdicts` stays empty and only `rejections`
+   * say what happened (what the scheduler needs; it saves one record per host and filter). @default true
+   */
+  readonly recordVerdicts?: boolean
+}
+
 /**
  * Runs the filter chain over the hosts (Nova `filter_all`): each host goes through the filters in order until one
  * rejects it. Filters marked `runOncePerRequest` run only for the first instance; for a rebuild
  * (`request.isRebuild`) only `runOnRebuild` filters run. A filter that throws, or returns something other than
  * `pass()`/`reject()`, fails the whole request with `ComputeError('PLUGIN', …, { cause })`.
  */
-export function runFilters(filters: readonly PreparedFilter[], hosts: readonly HostState[], request: RequestSpec, context: FilterRunContext): FilterRunResult {
+export function runFilters(
+  filters: readonly PreparedFilter[],
+  hosts: readonly HostState[],
+  request: RequestSpec,
+  context: FilterRunContext,
+  options: FilterRunOptions = {},
+): FilterRunResult {
+  const record = options.recordVerdicts ?? true
   const active = filters.filter((f) => (request.isRebuild ? f.plugin.runOnRebuild === true : !(f.plugin.runOncePerRequest === true && context.instanceIndex > 0)))
+  const contexts = active.map((f) => ({ options: f.options, state: f.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex }))
   const passed: HostState[] = []
   const verdicts = new Map<string, FilterVerdict[]>()
   const rejections: FilterRejection[] = []
   for (const host of hosts) {
-    const list: FilterVerdict[] = []
-    verdicts.set(host.uuid, list)
+    const list: FilterVerdict[] | null = record ? [] : null
+    if (list) verdicts.set(host.uuid, list)
     let ok = true
-    for (const f of active) {
+    for (let j = 0; j < active.length; j++) {
+      const f = active[j] as PreparedFilter
       let result: FilterResult
       try {
-        result = f.plugin.filter(host, request, { options: f.options, state: f.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex })
+        result = f.plugin.filter(host, request, contexts[j] as (typeof contexts)[number])
       } catch (err) {
         throw pluginError(f.plugin.name, `failed on host ${host.host}: ${(err as Error)?.message ?? String(err)}`, err, host.host)
       }
@@ -90,10 +108,10 @@ export function runFilters(filters: readonly PreparedFilter[], hosts: readonly H
         throw pluginError(f.plugin.name, `returned ${JSON.stringify(result)} on host ${host.host} instead of pass() or reject()`, undefined, host.host)
       }
       if (result.passed) {
-        list.push({ filter: f.plugin.name, passed: true })
+        list?.push({ filter: f.plugin.name, passed: true })
         continue
       }
-      list.push({ filter: f.plugin.name, passed: false, reason: result.reason })
+      list?.push({ filter: f.plugin.name, passed: false, reason: result.reason })
       rejections.push({ host: host.host, nodename: host.nodename, uuid: host.uuid, by: f.plugin.name, reason: result.reason })
       ok = false
       break

@@ -31,6 +31,19 @@ describe(createSchedulerProfile.name, () => {
     expect(profile.filters.map((f) => f.plugin.name)).toEqual([...DEFAULT_FILTERS])
     expect(Object.fromEntries(profile.weighers.map((w) => [w.plugin.name, w.multiplier]))).toMatchObject({ RamWeigher: 1, IoOpsWeigher: -1, BuildFailureWeigher: 1_000_000 })
     expect(profile).toMatchObject({ hostSubsetSize: 1, maxAttempts: 3 })
+    expect(profile.requestFilters.map((f) => f.plugin.name)).toEqual(['ComputeStatusRequestFilter'])
+  })
+
+  it('runs the request filters listed, in order, with validated options (Nova names accepted)', () => {
+    const profile = createSchedulerProfile(createInTreeRegistry(), {
+      requestFilters: ['require_tenant_aggregate', 'AvailabilityZoneRequestFilter', 'compute_status_filter'],
+      pluginOptions: { TenantAggregateRequestFilter: { required: true } },
+    })
+    expect(profile.requestFilters.map((f) => [f.plugin.name, f.options])).toEqual([
+      ['TenantAggregateRequestFilter', { required: true }],
+      ['AvailabilityZoneRequestFilter', undefined],
+      ['ComputeStatusRequestFilter', undefined],
+    ])
   })
 
   it('resolves aliases and validates options once, applying schema defaults', () => {
@@ -47,7 +60,7 @@ describe(createSchedulerProfile.name, () => {
   })
 
   it.each([
-    { config: { filters: ['NopeFilter'] }, text: 'unknown filter "NopeFilter" (available: AggregateInstanceExtraSpecsFilter, ComputeCapabilitiesFilter, ComputeFilter, DifferentHostFilter, ImagePropertiesFilter' },
+    { config: { filters: ['NopeFilter'] }, text: 'unknown filter "NopeFilter" (available: AggregateImagePropertiesIsolation, AggregateInstanceExtraSpecsFilter, AggregateMultiTenancyIsolation, AvailabilityZoneFilter, ComputeCapabilitiesFilter' },
     { config: { weighers: { FooWeigher: 1 } }, text: 'unknown weigher "FooWeigher"' },
     { config: { filters: ['ComputeFilter', 'ComputeFilter'] }, text: 'filter "ComputeFilter" is listed more than once' },
     { config: { filters: ['MaxIoOpsFilter'] }, text: "invalid options for scheduler plugin \"MaxIoOpsFilter\": options must have required property 'maxIoOps'" },
@@ -58,6 +71,11 @@ describe(createSchedulerProfile.name, () => {
     { config: { weighers: { RamWeigher: Number.NaN } }, text: 'invalid multiplier null for weigher "RamWeigher"' },
     { config: { hostSubsetSize: 0 }, text: 'invalid scheduler hostSubsetSize 0' },
     { config: { maxAttempts: 1.5 }, text: 'invalid scheduler maxAttempts 1.5' },
+    { config: { requestFilters: ['NoSuchRequestFilter'] }, text: 'unknown request filter "NoSuchRequestFilter" (available: AvailabilityZoneRequestFilter, ComputeStatusRequestFilter' },
+    { config: { requestFilters: ['compute_status_filter', 'ComputeStatusRequestFilter'] }, text: 'request filter "ComputeStatusRequestFilter" is listed more than once' },
+    { config: { requestFilters: ['TenantAggregateRequestFilter'], pluginOptions: { TenantAggregateRequestFilter: { required: 'yes' } } }, text: 'options/required must be boolean' },
+    { config: { filters: ['IsolatedHostsFilter'], pluginOptions: { IsolatedHostsFilter: { isolatedHosts: 'h1' } } }, text: 'options/isolatedHosts must be array' },
+    { config: { filters: ['MetricsFilter'], pluginOptions: { MetricsFilter: { weightSetting: ['cpu'] } } }, text: 'options/weightSetting/0 must match pattern' },
   ])('rejects $config', ({ config, text }) => {
     expect(invalid(config as SchedulerProfileConfig)).toContain(text)
   })

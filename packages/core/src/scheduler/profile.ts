@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv'
 import { ComputeError } from '../errors/compute-error.js'
-import type { AnyHostFilter, AnyHostWeigher, PluginRegistry } from './registry.js'
+import type { AnyHostFilter, AnyHostWeigher, AnyRequestFilter, PluginRegistry } from './registry.js'
 
 /**
  * Which plugins the scheduler runs and how (Nova `[filter_scheduler]` + the k8s scheduler profile). Names may be
@@ -11,6 +11,11 @@ export interface SchedulerProfileConfig {
   readonly filters?: readonly string[]
   /** Weigher name → multiplier. @default {@link DEFAULT_WEIGHERS} */
   readonly weighers?: Readonly<Record<string, number>>
+  /**
+   * Request filters (Nova's prefilters) in the order they run, before Placement is asked. Listing one enables it
+   * (Nova's per-prefilter switches). @default {@link DEFAULT_REQUEST_FILTERS}
+   */
+  readonly requestFilters?: readonly string[]
   /** Options per plugin name, validated against the plugin's `optionsSchema` once, here. */
   readonly pluginOptions?: Readonly<Record<string, unknown>>
   /** Pick uniformly among this many best hosts (Nova `host_subset_size`). @default 1 */
@@ -32,8 +37,15 @@ export interface ConfiguredWeigher {
   readonly multiplier: number
 }
 
+/** A request filter with its validated options. */
+export interface ConfiguredRequestFilter {
+  readonly plugin: AnyRequestFilter
+  readonly options: unknown
+}
+
 /** A validated, resolved {@link SchedulerProfileConfig}: what the scheduler runs per request. */
 export interface SchedulerProfile {
+  readonly requestFilters: readonly ConfiguredRequestFilter[]
   readonly filters: readonly ConfiguredFilter[]
   readonly weighers: readonly ConfiguredWeigher[]
   readonly hostSubsetSize: number
@@ -50,6 +62,14 @@ export const DEFAULT_FILTERS: readonly string[] = Object.freeze([
 ])
 
 /**
+ * The default request filters: Nova's `compute_status_filter`, which is always on. Nova Zed also maps a requested
+ * zone to aggregates by default (`query_placement_for_availability_zone`); Novum adds
+ * `AvailabilityZoneRequestFilter` only with `SchedulerConfig.queryPlacementForAvailabilityZone`, as it needs the
+ * zone aggregates mirrored into Placement.
+ */
+export const DEFAULT_REQUEST_FILTERS: readonly string[] = Object.freeze(['ComputeStatusRequestFilter'])
+
+/**
  * The default weighers and multipliers (Nova Zed runs all weighers; these are its defaults for the ones Novum has).
  * `BuildFailureWeigher` weighs `−failedBuilds`, so its multiplier stays positive as in Nova's config.
  */
@@ -59,6 +79,7 @@ export const DEFAULT_WEIGHERS: Readonly<Record<string, number>> = Object.freeze(
   DiskWeigher: 1,
   IoOpsWeigher: -1,
   BuildFailureWeigher: 1_000_000,
+  MetricsWeigher: 1,
   ServerGroupSoftAffinityWeigher: 1,
   ServerGroupSoftAntiAffinityWeigher: 1,
 })
@@ -83,10 +104,10 @@ export function createSchedulerProfile(registry: PluginRegistry, config: Schedul
   const pluginOptions = config.pluginOptions ?? {}
   for (const name of Object.keys(pluginOptions)) {
     if (!registry.has(name)) {
-      throw new ComputeError('INVALID', `options given for unknown scheduler plugin "${name}" (available: ${[...registry.filterNames(), ...registry.weigherNames()].join(', ')})`)
+      throw new ComputeError('INVALID', `options given for unknown scheduler plugin "${name}" (available: ${[...registry.filterNames(), ...registry.weigherNames(), ...registry.requestFilterNames()].join(', ')})`)
     }
   }
-  const optionsFor = (plugin: AnyHostFilter | AnyHostWeigher): unknown => {
+  const optionsFor = (plugin: AnyHostFilter | AnyHostWeigher | AnyRequestFilter): unknown => {
     const given = Object.entries(pluginOptions).find(([k]) => registry.resolve(k) === plugin.name)?.[1]
     if (!plugin.optionsSchema) {
       if (given !== undefined) throw new ComputeError('INVALID', `scheduler plugin "${plugin.name}" takes no options (got ${JSON.stringify(given)})`)
@@ -107,8 +128,15 @@ export function createSchedulerProfile(registry: PluginRegistry, config: Schedul
     return Object.freeze(value)
   }
 
-  const filterNames = config.filters ?? DEFAULT_FILTERS
   const seen = new Set<string>()
+  const requestFilters = (config.requestFilters ?? DEFAULT_REQUEST_FILTERS).map((name) => {
+    const plugin = registry.requestFilter(name)
+    if (!plugin) throw new ComputeError('INVALID', `unknown request filter "${name}" (available: ${registry.requestFilterNames().join(', ')})`)
+    if (seen.has(plugin.name)) throw new ComputeError('INVALID', `request filter "${name}" is listed more than once`)
+    seen.add(plugin.name)
+    return { plugin, options: optionsFor(plugin) }
+  })
+  const filterNames = config.filters ?? DEFAULT_FILTERS
   const filters = filterNames.map((name) => {
     const plugin = registry.filter(name)
     if (!plugin) throw new ComputeError('INVALID', `unknown filter "${name}" (available: ${registry.filterNames().join(', ')})`)
@@ -125,6 +153,7 @@ export function createSchedulerProfile(registry: PluginRegistry, config: Schedul
     return { plugin, options: optionsFor(plugin), multiplier }
   })
   return Object.freeze({
+    requestFilters: Object.freeze(requestFilters),
     filters: Object.freeze(filters),
     weighers: Object.freeze(weighers),
     hostSubsetSize: positiveInteger(config.hostSubsetSize ?? 1, 'hostSubsetSize'),

@@ -11,9 +11,14 @@ describe('PluginRegistry', () => {
   it('holds the in-tree plugins, with Nova names as aliases', () => {
     const registry = createInTreeRegistry()
     expect(registry.filterNames()).toEqual([
-      'AggregateInstanceExtraSpecsFilter', 'ComputeCapabilitiesFilter', 'ComputeFilter', 'DifferentHostFilter', 'ImagePropertiesFilter', 'IoOpsFilter',
-      'NumInstancesFilter', 'SameHostFilter', 'ServerGroupAffinityFilter', 'ServerGroupAntiAffinityFilter',
+      'AggregateImagePropertiesIsolation', 'AggregateInstanceExtraSpecsFilter', 'AggregateMultiTenancyIsolation', 'AvailabilityZoneFilter',
+      'ComputeCapabilitiesFilter', 'ComputeFilter', 'DifferentHostFilter', 'ImagePropertiesFilter', 'IoOpsFilter', 'IsolatedHostsFilter', 'JsonFilter',
+      'MetricsFilter', 'NumInstancesFilter', 'SameHostFilter', 'ServerGroupAffinityFilter', 'ServerGroupAntiAffinityFilter',
     ])
+    expect(registry.requestFilterNames()).toEqual([
+      'AvailabilityZoneRequestFilter', 'ComputeStatusRequestFilter', 'ImageTypeRequestFilter', 'IsolatedAggregatesRequestFilter', 'TenantAggregateRequestFilter',
+    ])
+    expect(registry.requestFilter('compute_status_filter')?.name).toBe('ComputeStatusRequestFilter')
     expect(registry.weigher('RAMWeigher')?.name).toBe('RamWeigher')
     expect(registry.weigher('CPUWeigher')?.name).toBe('CpuWeigher')
     expect(registry.filter('RamWeigher')).toBeUndefined()
@@ -38,6 +43,6 @@ describe('PluginRegistry', () => {
     const registry = createRegistry().register(Extra).alias('Legacy', 'ExtraFilter')
     expect(registry.filter('Legacy')).toBe(Extra)
     expect(() => registry.alias('X', 'Missing')).toThrow('cannot alias "X" to unknown scheduler plugin "Missing"')
-    expect(() => registry.register({ name: 'Odd' } as never)).toThrow('has neither a filter() nor a weigh() method')
+    expect(() => registry.register({ name: 'Odd' } as never)).toThrow('has neither a filter(), a weigh() nor an apply() method')
   })
 })

@@ -4,11 +4,10 @@ import { makeRequestSpec } from '../testing/scheduler-fixtures.js'
 import { buildAllocationCandidatesRequest } from './resource-request.js'
 
 describe(buildAllocationCandidatesRequest.name, () => {
-  it('asks for VCPU, MEMORY_MB and DISK_GB (root + ephemeral + swap rounded up to GiB), forbids disabled computes', () => {
+  it('asks for VCPU, MEMORY_MB and DISK_GB (root + ephemeral + swap rounded up to GiB)', () => {
     const spec = makeRequestSpec({ flavor: { vcpus: 2, memoryMb: 4096, rootGb: 20, ephemeralGb: 5, swapMb: 1500 } })
     expect(buildAllocationCandidatesRequest(spec)).toEqual({
       groups: [{ suffix: '', resources: { VCPU: 2, MEMORY_MB: 4096, DISK_GB: 27 } }],
-      rootRequired: ['!COMPUTE_STATUS_DISABLED'],
       limit: 1000,
     })
   })

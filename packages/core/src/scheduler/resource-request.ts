@@ -26,8 +26,8 @@ interface MutableGroup {
  *   `DISK_GB` = root + ephemeral + ceil(swap MB / 1024);
  * - flavor extra specs `resources[S]:RC=N` (N = 0 drops a default class) and `trait[S]:T=required|forbidden`,
  *   `group_policy`; image properties `trait:T=required`; `hw:cpu_thread_policy` → `HW_CPU_HYPERTHREADING`;
- * - zero amounts omitted; `root_required=!COMPUTE_STATUS_DISABLED` (Nova's compute-status prefilter);
- * - `limit` = `max_placement_results`.
+ * - zero amounts omitted; `limit` = `max_placement_results`.
+ * Request filters then narrow the query (e.g. `ComputeStatusRequestFilter` adds `root_required=!COMPUTE_STATUS_DISABLED`).
  * Malformed extra specs are `ComputeError('INVALID')` naming the key.
  */
 export function buildAllocationCandidatesRequest(spec: RequestSpec, options: ResourceRequestOptions = {}): AllocationCandidatesRequest {
@@ -105,7 +105,6 @@ export function buildAllocationCandidatesRequest(spec: RequestSpec, options: Res
   return {
     groups: out,
     ...(groupPolicy ? { groupPolicy } : {}),
-    rootRequired: [`!${COMPUTE_STATUS_DISABLED}`],
     limit: options.limit ?? 1000,
   }
 }

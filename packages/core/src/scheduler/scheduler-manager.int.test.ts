@@ -170,7 +170,7 @@ describe.each(databaseKindsUnderTest())('SchedulerManager on %s', (kind) => {
     const forced = await s.selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(2)], requestedHost: 'z-1' }), { returnAlternates: true })
     expect(forced.selections[0]?.map((x) => x.serviceHost)).toEqual(['z-1'])
     const err = await rejection(s.selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(3)], availabilityZone: 'zone-x' }), { returnAlternates: false }))
-    expect(err.message).toContain('3 rejected by AvailabilityZone (in availability zone nova, not zone-x; in availability zone zone-b, not zone-x)')
+    expect(err.message).toContain('3 rejected by AvailabilityZoneFilter (in availability zone nova, not zone-x; in availability zone zone-b, not zone-x)')
   })
 
   it('fails the request with PLUGIN when a filter throws, leaving nothing claimed', async () => {

@@ -5,7 +5,7 @@ import { type HostRejection, NoValidHostError } from '../errors/no-valid-host-er
 import type { HostState } from '../model/host-state.js'
 import type { RequestSpec } from '../model/request-spec.js'
 import type { AllocationRequest, Selection } from '../model/selection.js'
-import type { AllocationCandidatesRequest, CandidateAllocationRequest, PlacementClient } from '../placement/placement-client.js'
+import type { AllocationCandidates, AllocationCandidatesRequest, CandidateAllocationRequest, PlacementClient } from '../placement/placement-client.js'
 import { isConsumerGenerationConflict } from '../placement/placement-service.js'
 import type { RpcEndpoint, RpcListener, Transport } from '../transport/transport.js'
 import { type Clock, systemClock } from '../util/clock.js'
@@ -20,13 +20,16 @@ import {
   summarizeRejections,
 } from './explanation.js'
 import { type FilterVerdict, prepareFilters, runFilters } from './filter-runner.js'
+import { AvailabilityZoneFilter } from './filters/availability-zone-filter.js'
 import { DatabaseHostStateSource, type HostStateSource } from './host-state-source.js'
 import { createInTreeRegistry } from './in-tree.js'
-import { createSchedulerProfile, type SchedulerProfile, type SchedulerProfileConfig } from './profile.js'
+import { createSchedulerProfile, DEFAULT_REQUEST_FILTERS, type SchedulerProfile, type SchedulerProfileConfig } from './profile.js'
 import type { PluginRegistry } from './registry.js'
+import type { SchedulerAggregate } from './request-filter.js'
+import { runRequestFilters } from './request-filter-runner.js'
 import { buildAllocationCandidatesRequest } from './resource-request.js'
 import { SCHEDULER_TOPIC, type SelectDestinationsResult } from './scheduler-rpc.js'
-import { pickFromSubset, prepareWeighers, weighHosts } from './weigh.js'
+import { prepareWeighers, Ranking, scoresOf, weighTable } from './weigh.js'
 
 /** The Placement microversion of the allocation requests the scheduler hands out. */
 export const ALLOCATION_REQUEST_VERSION = '1.36'
@@ -39,8 +42,10 @@ export interface SchedulerConfig extends SchedulerProfileConfig {
   readonly serviceDownTimeSec?: number
   /**
    * Restrict a requested availability zone in Placement (`member_of` the zone's aggregates, Nova
-   * `query_placement_for_availability_zone`). This needs host aggregates mirrored into Placement aggregates; when
-   * off, the scheduler checks the zone against each host's aggregates itself, before the filters.
+   * `query_placement_for_availability_zone`): adds `AvailabilityZoneRequestFilter` to the default request filters
+   * (when `requestFilters` is not given). It needs host aggregates mirrored into Placement aggregates. Either way,
+   * unless `AvailabilityZoneFilter` is configured, the scheduler also checks a requested zone against each host's
+   * aggregates itself, before the filters (with the same code as `AvailabilityZoneFilter`).
    * @default false
    */
   readonly queryPlacementForAvailabilityZone?: boolean
@@ -50,6 +55,24 @@ export interface SchedulerConfig extends SchedulerProfileConfig {
   readonly host?: string
   /** How many of the best hosts get their per-weigher scores in the explanation (keeps it small on big clouds). @default 50 */
   readonly explainTopHosts?: number
+  /**
+   * Record per host verdicts and weigher scores in each decision's explanation. Off, explanations keep the Placement
+   * query, the counts, the selections and the claim failures, and `NoValidHostError` still names the per-filter
+   * counts; dry runs always explain. @default true
+   */
+  readonly explain?: boolean
+}
+
+/** Options of {@link SchedulerManager.selectDestinations}. */
+export interface SelectDestinationsOptions {
+  /** Follow each selection with up to `maxAttempts − 1` unclaimed alternates (initial boots, cold migrations). */
+  readonly returnAlternates: boolean
+  /**
+   * Decide without claiming: claims are checked against the usage Placement reported with the candidates (so a
+   * multi-create does not overfill a host), nothing is written, nothing is remembered for later requests, and the
+   * explanation is complete (it says why Placement left hosts out). @default false
+   */
+  readonly dryRun?: boolean
 }
 
 /** What {@link SchedulerManager} needs. Give `db` (host states come from it) or your own `hostStates`. */
@@ -69,6 +92,8 @@ export interface SchedulerManagerOptions {
   readonly logger?: Logger
   /** The random source of the `hostSubsetSize` pick, in [0, 1). @default Math.random */
   readonly random?: () => number
+  /** Where request filters get host aggregates (`ctx.aggregates()`). @default from `db`, else none */
+  readonly aggregates?: () => Promise<readonly SchedulerAggregate[]>
 }
 
 /** `selectDestinations`' answer: the selections and a typed explanation. */
@@ -123,13 +148,18 @@ export class SchedulerManager {
   private readonly random: () => number
   private readonly db: NovumDb | undefined
   private readonly transport: Transport | undefined
+  private readonly aggregates: () => Promise<readonly SchedulerAggregate[]>
+  /** Check a requested zone before the filters (unless `AvailabilityZoneFilter` is one of them). */
+  private readonly checkZoneHere: boolean
   private listener: RpcListener | null = null
   /** Per compute node: what this scheduler placed there since the node's record (`updatedAt`) last changed. */
   private readonly consumed = new Map<string, { base: string | null; ramMb: number; diskMb: number; vcpus: number; instances: string[] }>()
 
   constructor(options: SchedulerManagerOptions) {
     this.config = options.config ?? {}
-    this.profile = createSchedulerProfile(options.registry ?? createInTreeRegistry(), this.config)
+    const requestFilters =
+      this.config.requestFilters ?? (this.config.queryPlacementForAvailabilityZone ? ['AvailabilityZoneRequestFilter', ...DEFAULT_REQUEST_FILTERS] : undefined)
+    this.profile = createSchedulerProfile(options.registry ?? createInTreeRegistry(), { ...this.config, ...(requestFilters ? { requestFilters } : {}) })
     for (const key of ['maxPlacementResults', 'serviceDownTimeSec', 'explainTopHosts'] as const) {
       const value = this.config[key]
       if (value !== undefined && (!Number.isInteger(value) || value < 0 || (key === 'maxPlacementResults' && value < 1))) {
@@ -143,7 +173,8 @@ export class SchedulerManager {
     if (options.hostStates) this.hostStates = options.hostStates
     else if (options.db) this.hostStates = new DatabaseHostStateSource(options.db, { clock, ...(this.config.serviceDownTimeSec !== undefined ? { serviceDownTimeSec: this.config.serviceDownTimeSec } : {}) })
     else throw new ComputeError('INVALID', 'the scheduler needs a database (db) or a HostStateSource (hostStates)')
-    if (this.config.queryPlacementForAvailabilityZone && !this.db) throw new ComputeError('INVALID', 'queryPlacementForAvailabilityZone needs the database (db)')
+    this.aggregates = options.aggregates ?? (options.db ? () => loadAggregates(options.db as NovumDb) : async () => [])
+    this.checkZoneHere = !this.profile.filters.some((f) => f.plugin.name === AvailabilityZoneFilter.name)
     this.logger = (options.logger ?? silentLogger).child({ service: 'nova-scheduler' })
     this.random = options.random ?? Math.random
   }
@@ -165,53 +196,77 @@ export class SchedulerManager {
   /**
    * Picks and claims a host for every instance of the request; see the class notes. Resolves with one selection
    * list per instance (the claimed host, then alternates) and the explanation; rejects with `NoValidHostError`
-   * (nothing stays claimed), or `ComputeError('PLUGIN')` when a plugin throws.
+   * (nothing stays claimed), or `ComputeError('PLUGIN')` when a plugin throws. With `dryRun` nothing is claimed
+   * (see {@link SelectDestinationsOptions.dryRun}).
    */
-  async selectDestinations(context: RequestContext, request: RequestSpec, options: { readonly returnAlternates: boolean }): Promise<SchedulingResult> {
+  async selectDestinations(context: RequestContext, request: RequestSpec, options: SelectDestinationsOptions): Promise<SchedulingResult> {
     if (!Array.isArray(request.instanceUuids) || request.instanceUuids.length === 0) throw new ComputeError('INVALID', 'a request spec needs at least one instance uuid')
     const log = this.logger.child({ req_id: context.requestId })
     if (request.isRebuild) return this.selectForRebuild(request, log)
+    const dryRun = options.dryRun === true
+    const explain = dryRun || this.config.explain !== false
+    const topHosts = this.config.explainTopHosts ?? 50
 
-    let query = buildAllocationCandidatesRequest(request, { limit: this.config.maxPlacementResults ?? 1000 })
-    query = await this.restrictToAvailabilityZone(request, query)
+    const requested = buildAllocationCandidatesRequest(request, { limit: this.config.maxPlacementResults ?? 1000 })
+    const prefiltered = await runRequestFilters(this.profile.requestFilters, requested, request, this.aggregates)
+    const query = prefiltered.query
+    if (prefiltered.rejection) {
+      const { by, reason } = prefiltered.rejection
+      const summary = `rejected by ${by} before Placement was asked: ${reason}`
+      log.warn({ summary }, 'no valid host')
+      const explanation: SchedulingExplanation = { requestFilters: prefiltered.outcomes, placementQuery: query, candidateCount: 0, hostCount: 0, placementRejections: [], instances: [] }
+      throw new NoValidHostError({ hostCount: 0, rejections: [], summary, explanation } as ConstructorParameters<typeof NoValidHostError>[0])
+    }
     const candidates = await this.placement.getAllocationCandidates(query)
-    const byRoot = new Map<string, CandidateAllocationRequest[]>()
+    // One allocation request per compute node (root provider): the first Placement returned.
+    const byRoot = new Map<string, CandidateAllocationRequest>()
+    const summaries = candidates.providerSummaries
     for (const ar of candidates.allocationRequests) {
-      const providers = Object.keys(ar.allocations)
-      const root = candidates.providerSummaries[providers[0] ?? '']?.rootProviderUuid ?? providers[0]
-      if (root === undefined) continue
-      const list = byRoot.get(root) ?? []
-      list.push(ar)
-      byRoot.set(root, list)
+      let root: string | undefined
+      for (const provider in ar.allocations) {
+        root = summaries[provider]?.rootProviderUuid ?? provider
+        break
+      }
+      if (root !== undefined && !byRoot.has(root)) byRoot.set(root, ar)
     }
     log.debug({ candidates: candidates.allocationRequests.length, hosts: byRoot.size }, 'placement returned allocation candidates')
 
-    const explanation = { placementQuery: query, candidateCount: candidates.allocationRequests.length }
-    const traits = new Map([...byRoot.keys()].map((uuid) => [uuid, candidates.providerSummaries[uuid]?.traits ?? []]))
-    const states = byRoot.size ? this.withConsumption(await this.hostStates.getHostStates([...byRoot.keys()], { traits })) : []
+    const partial = { requestFilters: prefiltered.outcomes, placementQuery: query, candidateCount: candidates.allocationRequests.length }
+    const rootUuids = [...byRoot.keys()]
+    const traits = new Map(rootUuids.map((uuid) => [uuid, summaries[uuid]?.traits ?? []]))
+    const states = rootUuids.length ? this.withConsumption(await this.hostStates.getHostStates(rootUuids, { traits })) : []
     const instances: InstanceExplanation[] = []
     const rejected = new Map<string, Rejected>()
-    const known = new Set(states.map((s) => s.uuid))
-    for (const uuid of byRoot.keys()) {
-      if (!known.has(uuid)) rejected.set(uuid, { host: uuid, nodename: uuid, by: 'HostState', summary: 'HostState', reason: 'provider has no compute node record' })
+    if (states.length !== rootUuids.length) {
+      const known = new Set(states.map((s) => s.uuid))
+      for (const uuid of rootUuids) {
+        if (!known.has(uuid)) rejected.set(uuid, { host: uuid, nodename: uuid, by: 'HostState', summary: 'HostState', reason: 'provider has no compute node record' })
+      }
     }
 
     // Hosts removed before the filters: ignore_hosts, a requested destination, the availability zone.
     const preVerdicts = new Map<string, FilterVerdict>()
     const zone = request.availabilityZone
-    const checkZone = zone && !this.config.queryPlacementForAvailabilityZone
-    const defaultZone = this.config.defaultAvailabilityZone ?? 'nova'
-    let hosts = states.filter((h) => {
-      let verdict: FilterVerdict | null = null
-      if (request.ignoreHosts.includes(h.host)) verdict = { filter: 'IgnoreHosts', passed: false, reason: `host ${h.host} is in ignore_hosts` }
-      else if (request.requestedHost && request.requestedHost !== h.host) verdict = { filter: 'RequestedDestination', passed: false, reason: `requested host is ${request.requestedHost}` }
-      else if (request.requestedNode && request.requestedNode !== h.nodename) verdict = { filter: 'RequestedDestination', passed: false, reason: `requested node is ${request.requestedNode}` }
-      else if (checkZone && availabilityZoneOf(h, defaultZone) !== zone) verdict = { filter: 'AvailabilityZone', passed: false, reason: `in availability zone ${availabilityZoneOf(h, defaultZone)}, not ${zone}` }
-      if (!verdict) return true
-      preVerdicts.set(h.uuid, verdict)
-      rejected.set(h.uuid, { host: h.host, nodename: h.nodename, by: verdict.filter, summary: verdict.filter, reason: verdict.reason ?? '' })
-      return false
-    })
+    const zoneOptions = { defaultAvailabilityZone: this.config.defaultAvailabilityZone ?? 'nova' }
+    const zoneCtx = { options: zoneOptions, state: undefined, instanceUuid: null, instanceIndex: 0 }
+    const checkZone = Boolean(zone) && this.checkZoneHere
+    const preFilter = request.ignoreHosts.length > 0 || request.requestedHost !== null || request.requestedNode !== null || checkZone
+    let hosts: readonly HostState[] = !preFilter
+      ? states
+      : states.filter((h) => {
+          let verdict: FilterVerdict | null = null
+          if (request.ignoreHosts.includes(h.host)) verdict = { filter: 'IgnoreHosts', passed: false, reason: `host ${h.host} is in ignore_hosts` }
+          else if (request.requestedHost && request.requestedHost !== h.host) verdict = { filter: 'RequestedDestination', passed: false, reason: `requested host is ${request.requestedHost}` }
+          else if (request.requestedNode && request.requestedNode !== h.nodename) verdict = { filter: 'RequestedDestination', passed: false, reason: `requested node is ${request.requestedNode}` }
+          else if (checkZone) {
+            const result = AvailabilityZoneFilter.filter(h, request, zoneCtx)
+            if (!result.passed) verdict = { filter: AvailabilityZoneFilter.name, passed: false, reason: result.reason }
+          }
+          if (!verdict) return true
+          preVerdicts.set(h.uuid, verdict)
+          rejected.set(h.uuid, { host: h.host, nodename: h.nodename, by: verdict.filter, summary: verdict.filter, reason: verdict.reason ?? '' })
+          return false
+        })
 
     // The instances being placed are members of their group (Nova adds them at create time).
     let working: RequestSpec = request.instanceGroup
@@ -219,97 +274,126 @@ export class SchedulerManager {
       : request
     const [filters, weighers] = await Promise.all([prepareFilters(this.profile.filters, request), prepareWeighers(this.profile.weighers, request)])
     const claimed: { uuid: string; host: HostState; allocation: CandidateAllocationRequest }[] = []
-    let lastOrder: HostState[] = []
+    let lastPass: { hosts: readonly HostState[]; ranking: Ranking } = { hosts: [], ranking: new Ranking(new Float64Array(0)) }
+    const simulated = dryRun ? new SimulatedClaims(summaries) : null
 
     try {
       for (const [index, instanceUuid] of request.instanceUuids.entries()) {
         const ctx = { instanceUuid, instanceIndex: index }
-        const run = runFilters(filters, hosts, working, ctx)
-        const weighed = weighHosts(weighers, run.passed, working, ctx)
-        const ordered = pickFromSubset(weighed, this.profile.hostSubsetSize, this.random)
-        lastOrder = ordered.map((w) => w.host)
+        const run = runFilters(filters, hosts, working, ctx, { recordVerdicts: false })
+        const passed = run.passed
+        const table = weighTable(weighers, passed, working, ctx)
+        const ranking = new Ranking(table.totals)
+        lastPass = { hosts: passed, ranking }
         for (const r of run.rejections) rejected.set(r.uuid, { host: r.host, nodename: r.nodename, by: r.by, summary: r.by, reason: r.reason })
-        log.debug({ instance_uuid: instanceUuid, hosts: hosts.length, passed: run.passed.length, rejected: run.rejections.length }, 'filtered and weighed hosts')
+        log.debug({ instance_uuid: instanceUuid, hosts: hosts.length, passed: passed.length, rejected: run.rejections.length }, 'filtered and weighed hosts')
 
+        // Nova `host_subset_size`: pick uniformly among the best; then try the others in rank order.
+        const subset = Math.min(this.profile.hostSubsetSize, passed.length)
+        const pickRank = subset > 1 ? Math.min(subset - 1, Math.floor(this.random() * subset)) : 0
+        const pick = ranking.at(pickRank)
         const claimFailures: ClaimFailure[] = []
         let chosen: { host: HostState; allocation: CandidateAllocationRequest } | null = null
-        for (const { host } of ordered) {
-          const allocation = byRoot.get(host.uuid)?.[0]
+        for (let rank = -1; pick !== undefined && rank < passed.length; rank++) {
+          const i = rank < 0 ? pick : ranking.at(rank)
+          if (i === undefined || (rank >= 0 && i === pick)) continue
+          const host = passed[i] as HostState
+          const allocation = byRoot.get(host.uuid)
           if (!allocation) continue
-          try {
-            await this.placement.putAllocations(instanceUuid, { allocations: allocation.allocations, projectId: request.projectId, userId: request.userId, consumerGeneration: null })
+          const failure = simulated ? simulated.claim(allocation) : await this.claim(instanceUuid, request, allocation)
+          if (failure === null) {
             chosen = { host, allocation }
             rejected.delete(host.uuid)
             break
-          } catch (err) {
-            if (isConsumerGenerationConflict(err) || !(ComputeError.is(err, 'CONFLICT') || ComputeError.is(err, 'INVALID'))) throw err
-            const reason = (err as Error).message
-            claimFailures.push({ host: host.host, uuid: host.uuid, reason })
-            rejected.set(host.uuid, { host: host.host, nodename: host.nodename, by: 'Placement', summary: 'no room left when claiming', reason })
-            log.info({ instance_uuid: instanceUuid, host: host.host, reason }, 'claim failed; trying the next host')
           }
+          claimFailures.push({ host: host.host, uuid: host.uuid, reason: failure })
+          rejected.set(host.uuid, { host: host.host, nodename: host.nodename, by: 'Placement', summary: 'no room left when claiming', reason: failure })
+          log.info({ instance_uuid: instanceUuid, host: host.host, reason: failure }, 'claim failed; trying the next host')
         }
 
-        const passedIds = new Set(run.passed.map((h) => h.uuid))
-        const topHosts = this.config.explainTopHosts ?? 50
-        const rejectionOf = (uuid: string): HostExplanation['rejectedBy'] => {
-          const v = run.verdicts.get(uuid)?.find((x) => !x.passed)
-          return v ? { filter: v.filter, reason: v.reason ?? '' } : undefined
-        }
-        const hostExplanations: HostExplanation[] = [
-          ...ordered.map((w, rank) => ({
-            host: w.host.host,
-            nodename: w.host.nodename,
-            uuid: w.host.uuid,
-            weight: w.weight,
-            ...(rank < topHosts && w.scores.length ? { weights: w.scores } : {}),
-          })),
-          ...hosts.filter((h) => !passedIds.has(h.uuid)).map((h) => ({ host: h.host, nodename: h.nodename, uuid: h.uuid, rejectedBy: rejectionOf(h.uuid) })),
-          ...(index === 0
-            ? states
-                .filter((h) => preVerdicts.has(h.uuid))
-                .map((h) => {
-                  const v = preVerdicts.get(h.uuid) as FilterVerdict
-                  return { host: h.host, nodename: h.nodename, uuid: h.uuid, rejectedBy: { filter: v.filter, reason: v.reason ?? '' } }
-                })
-            : []),
-        ]
+        const hostExplanations: HostExplanation[] = explain ? this.explainPass(table, ranking, pick, topHosts, run.rejections, index === 0 ? states.filter((h) => preVerdicts.has(h.uuid)).map((h) => ({ h, v: preVerdicts.get(h.uuid) as FilterVerdict })) : []) : []
         instances.push({ instanceUuid, filters: run.ran, hosts: hostExplanations, selected: chosen?.host.uuid ?? null, alternates: [], claimFailures })
         if (!chosen) break
 
         claimed.push({ uuid: instanceUuid, ...chosen })
         const consumed = consume(chosen.host, working, instanceUuid)
-        hosts = run.passed.map((h) => (h.uuid === consumed.uuid ? consumed : h))
+        hosts = passed.map((h) => (h.uuid === consumed.uuid ? consumed : h))
         if (working.instanceGroup) working = { ...working, instanceGroup: { ...working.instanceGroup, hosts: [...working.instanceGroup.hosts, consumed.host] } }
-        log.info({ instance_uuid: instanceUuid, host: consumed.host, node: consumed.nodename }, 'selected host')
+        log.info({ instance_uuid: instanceUuid, host: consumed.host, node: consumed.nodename, dry_run: dryRun }, 'selected host')
       }
     } catch (err) {
-      await this.release(claimed.map((c) => c.uuid), log)
+      if (!dryRun) await this.release(claimed.map((c) => c.uuid), log)
       throw err
     }
 
     if (claimed.length < request.instanceUuids.length) {
-      await this.release(claimed.map((c) => c.uuid), log)
-      throw await this.noValidHost(query, explanation, instances, rejected, byRoot.size, { placed: claimed.length, requested: request.instanceUuids.length })
+      if (!dryRun) await this.release(claimed.map((c) => c.uuid), log)
+      throw await this.noValidHost(query, { ...partial, ...(dryRun ? { dryRun } : {}) }, instances, rejected, byRoot.size, { placed: claimed.length, requested: request.instanceUuids.length })
     }
 
-    for (const c of claimed) this.recordConsumption(c.host, request, c.uuid)
+    if (!dryRun) for (const c of claimed) this.recordConsumption(c.host, request, c.uuid)
 
     // Alternates: the best other hosts of the last pass (never a claimed one), each with its own allocation request.
     const claimedIds = new Set(claimed.map((c) => c.host.uuid))
-    const alternates = options.returnAlternates
-      ? lastOrder.filter((h) => !claimedIds.has(h.uuid) && byRoot.has(h.uuid)).slice(0, this.profile.maxAttempts - 1)
-      : []
+    const alternates: HostState[] = []
+    for (let rank = 0; options.returnAlternates && alternates.length < this.profile.maxAttempts - 1; rank++) {
+      const i = lastPass.ranking.at(rank)
+      if (i === undefined) break
+      const h = lastPass.hosts[i] as HostState
+      if (!claimedIds.has(h.uuid) && byRoot.has(h.uuid)) alternates.push(h)
+    }
     const selections = claimed.map((c, i) => {
       const own = this.selection(c.host, c.allocation)
-      const alts = alternates.map((h) => this.selection(h, byRoot.get(h.uuid)?.[0] as CandidateAllocationRequest))
+      const alts = alternates.map((h) => this.selection(h, byRoot.get(h.uuid) as CandidateAllocationRequest))
       instances[i] = { ...(instances[i] as InstanceExplanation), alternates: alternates.map((h) => h.uuid) }
       return [own, ...alts]
     })
+    const placementRejections = dryRun ? await this.placementRejections(query) : []
     return {
       selections,
-      explanation: { ...explanation, hostCount: byRoot.size, placementRejections: [], instances },
+      explanation: { ...partial, hostCount: byRoot.size + placementRejections.length, placementRejections, instances, ...(dryRun ? { dryRun } : {}) },
     }
+  }
+
+  /** Claims in Placement; resolves null on success, or why the claim failed (no room left: try the next host). */
+  private async claim(instanceUuid: string, request: RequestSpec, allocation: CandidateAllocationRequest): Promise<string | null> {
+    try {
+      await this.placement.putAllocations(instanceUuid, { allocations: allocation.allocations, projectId: request.projectId, userId: request.userId, consumerGeneration: null })
+      return null
+    } catch (err) {
+      if (isConsumerGenerationConflict(err) || !(ComputeError.is(err, 'CONFLICT') || ComputeError.is(err, 'INVALID'))) throw err
+      return (err as Error).message
+    }
+  }
+
+  /**
+   * One pass's hosts for the explanation: the best `topHosts` passing hosts in rank order (the pick first) with their
+   * scores, the other passing hosts with their weight, then this pass's rejections and the pre-filter steps'.
+   */
+  private explainPass(
+    table: ReturnType<typeof weighTable>,
+    ranking: Ranking,
+    pick: number | undefined,
+    topHosts: number,
+    rejections: readonly { readonly uuid: string; readonly host: string; readonly nodename: string; readonly by: string; readonly reason: string }[],
+    pre: readonly { readonly h: HostState; readonly v: FilterVerdict }[],
+  ): HostExplanation[] {
+    const passed = table.hosts
+    const top = ranking.first(Math.max(topHosts, 1))
+    const ordered = pick === undefined ? top : [pick, ...top.filter((i) => i !== pick)]
+    const listed = new Set(ordered)
+    const out: HostExplanation[] = ordered.map((i, rank) => {
+      const h = passed[i] as HostState
+      return { host: h.host, nodename: h.nodename, uuid: h.uuid, weight: table.totals[i] as number, ...(rank < topHosts && table.columns.length ? { weights: scoresOf(table, i) } : {}) }
+    })
+    for (let i = 0; i < passed.length; i++) {
+      if (listed.has(i)) continue
+      const h = passed[i] as HostState
+      out.push({ host: h.host, nodename: h.nodename, uuid: h.uuid, weight: table.totals[i] as number })
+    }
+    for (const r of rejections) out.push({ host: r.host, nodename: r.nodename, uuid: r.uuid, rejectedBy: { filter: r.by, reason: r.reason } })
+    for (const { h, v } of pre) out.push({ host: h.host, nodename: h.nodename, uuid: h.uuid, rejectedBy: { filter: v.filter, reason: v.reason ?? '' } })
+    return out
   }
 
   /**
@@ -370,25 +454,30 @@ export class SchedulerManager {
     }
   }
 
+  /** Why Placement left hosts out of its answer to `query` (empty when the Placement client cannot say). */
+  private async placementRejections(query: AllocationCandidatesRequest): Promise<PlacementHostRejection[]> {
+    const out: PlacementHostRejection[] = []
+    if (!this.placement.explainAllocationCandidates) return out
+    const reasons = await this.placement.explainAllocationCandidates(query)
+    const states = reasons.length ? await this.hostStates.getHostStates(reasons.map((r) => r.providerUuid)) : []
+    const byUuid = new Map(states.map((s) => [s.uuid, s]))
+    for (const r of reasons) {
+      const s = byUuid.get(r.providerUuid)
+      out.push({ host: s?.host ?? r.providerName, nodename: s?.nodename ?? r.providerName, uuid: r.providerUuid, summary: r.summary, reason: r.message })
+    }
+    return out
+  }
+
   /** Builds the NoValidHostError, asking Placement why the hosts it left out had no candidate. */
   private async noValidHost(
     query: AllocationCandidatesRequest,
-    partial: { placementQuery: AllocationCandidatesRequest; candidateCount: number },
+    partial: Pick<SchedulingExplanation, 'requestFilters' | 'placementQuery' | 'candidateCount' | 'dryRun'>,
     instances: readonly InstanceExplanation[],
     rejected: ReadonlyMap<string, Rejected>,
     candidateHosts: number,
     progress: { placed: number; requested: number },
   ): Promise<NoValidHostError> {
-    const placementRejections: PlacementHostRejection[] = []
-    if (this.placement.explainAllocationCandidates) {
-      const reasons = await this.placement.explainAllocationCandidates(query)
-      const states = reasons.length ? await this.hostStates.getHostStates(reasons.map((r) => r.providerUuid)) : []
-      const byUuid = new Map(states.map((s) => [s.uuid, s]))
-      for (const r of reasons) {
-        const s = byUuid.get(r.providerUuid)
-        placementRejections.push({ host: s?.host ?? r.providerName, nodename: s?.nodename ?? r.providerName, uuid: r.providerUuid, summary: r.summary, reason: r.message })
-      }
-    }
+    const placementRejections = await this.placementRejections(query)
     const all: Rejected[] = [
       ...[...rejected.values()],
       ...placementRejections.map((p) => ({ host: p.host, nodename: p.nodename, by: 'Placement', summary: p.summary, reason: `${p.summary}: ${p.reason}` })),
@@ -402,7 +491,7 @@ export class SchedulerManager {
     // NOTE: the explanation rides along in the error's details for in-process callers; the NoValidHostError
     // reviver keeps only hostCount, rejections and summary across a transport.
     const details = { hostCount, rejections, summary, explanation }
-    return new NoValidHostError(details)
+    return new NoValidHostError(details as ConstructorParameters<typeof NoValidHostError>[0])
   }
 
   private async selectForRebuild(request: RequestSpec, log: Logger): Promise<SchedulingResult> {
@@ -435,27 +524,10 @@ export class SchedulerManager {
       explanation: { placementQuery, candidateCount: 0, hostCount: hosts.length, placementRejections: [], instances },
     }
   }
-
-  /** With `queryPlacementForAvailabilityZone`, adds `member_of` the requested zone's aggregates (if any carry it). */
-  private async restrictToAvailabilityZone(request: RequestSpec, query: AllocationCandidatesRequest): Promise<AllocationCandidatesRequest> {
-    const zone = request.availabilityZone
-    if (!zone || !this.config.queryPlacementForAvailabilityZone || !this.db) return query
-    const rows = await this.db
-      .selectFrom('aggregates as a')
-      .innerJoin('aggregate_metadata as m', 'm.aggregate_id', 'a.id')
-      .select('a.uuid')
-      .where('m.key', '=', 'availability_zone')
-      .where('m.value', '=', zone)
-      .execute()
-    if (rows.length === 0) return query
-    const [first, ...rest] = query.groups
-    if (!first) return query
-    return { ...query, groups: [{ ...first, memberOf: [...(first.memberOf ?? []), rows.map((r) => r.uuid)] }, ...rest] }
-  }
 }
 
 /**
- * The scheduler's RPC server side: `select_destinations` with args `{ requestSpec, returnAlternates }`, so the
+ * The scheduler's RPC server side: `select_destinations` with args `{ requestSpec, returnAlternates, dryRun }`, so the
  * scheduler can listen on topic `scheduler` through any `Transport`.
  */
 export function schedulerEndpoint(manager: Pick<SchedulerManager, 'selectDestinations'>): RpcEndpoint {
@@ -465,7 +537,53 @@ export function schedulerEndpoint(manager: Pick<SchedulerManager, 'selectDestina
       if (typeof spec !== 'object' || spec === null || !Array.isArray((spec as RequestSpec).instanceUuids)) {
         throw new ComputeError('INVALID', `select_destinations needs a requestSpec with instanceUuids (got ${JSON.stringify(spec)?.slice(0, 200)})`)
       }
-      return manager.selectDestinations(context, spec as RequestSpec, { returnAlternates: args['returnAlternates'] === true })
+      return manager.selectDestinations(context, spec as RequestSpec, { returnAlternates: args['returnAlternates'] === true, dryRun: args['dryRun'] === true })
     },
   }
+}
+
+/**
+ * A dry run's claims: each is checked against the capacity and usage Placement reported with the candidates, plus
+ * what earlier instances of the same request took; nothing is written.
+ */
+class SimulatedClaims {
+  private readonly used = new Map<string, number>()
+
+  constructor(private readonly summaries: AllocationCandidates['providerSummaries']) {}
+
+  /** Null when the allocation fits, else why not. */
+  claim(allocation: CandidateAllocationRequest): string | null {
+    for (const [provider, { resources }] of Object.entries(allocation.allocations)) {
+      for (const [rc, amount] of Object.entries(resources)) {
+        const summary = this.summaries[provider]?.resources[rc]
+        if (!summary) continue
+        const used = summary.used + (this.used.get(`${provider}\u0000${rc}`) ?? 0)
+        if (used + amount > summary.capacity) return `dry run: ${rc} on provider ${provider}: wants ${amount}, free ${summary.capacity - used} (capacity ${summary.capacity})`
+      }
+    }
+    for (const [provider, { resources }] of Object.entries(allocation.allocations)) {
+      for (const [rc, amount] of Object.entries(resources)) {
+        const key = `${provider}\u0000${rc}`
+        this.used.set(key, (this.used.get(key) ?? 0) + amount)
+      }
+    }
+    return null
+  }
+}
+
+/** Every host aggregate with its metadata and hosts (what request filters read through `ctx.aggregates()`). */
+async function loadAggregates(db: NovumDb): Promise<SchedulerAggregate[]> {
+  const [aggregates, metadata, hosts] = await Promise.all([
+    db.selectFrom('aggregates').select(['id', 'uuid', 'name']).orderBy('id').execute(),
+    db.selectFrom('aggregate_metadata').select(['aggregate_id', 'key', 'value']).execute(),
+    db.selectFrom('aggregate_hosts').select(['aggregate_id', 'host']).execute(),
+  ])
+  const meta = new Map<number, Record<string, string>>()
+  for (const m of metadata) meta.set(m.aggregate_id, { ...(meta.get(m.aggregate_id) ?? {}), [m.key]: m.value })
+  const members = new Map<number, string[]>()
+  for (const h of hosts) members.set(h.aggregate_id, [...(members.get(h.aggregate_id) ?? []), h.host])
+  return aggregates.map((a) => {
+    const metadataOf = meta.get(a.id) ?? {}
+    return { id: a.id, uuid: a.uuid, name: a.name, availabilityZone: metadataOf['availability_zone'] ?? null, metadata: metadataOf, hosts: members.get(a.id) ?? [] }
+  })
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ComputeError } from '../errors/compute-error.js'
 import { makeHostState, makeRequestSpec } from '../testing/scheduler-fixtures.js'
-import { hostMultiplier, normalize, pickFromSubset, weighHosts } from './weigh.js'
+import { hostMultiplier, normalize, pickFromSubset, Ranking, topHosts, weighHosts } from './weigh.js'
 import { defineWeigher } from './weigher.js'
 
 describe(normalize.name, () => {
@@ -69,5 +69,29 @@ describe(pickFromSubset.name, () => {
     { size: 10, random: 0.99, out: ['d', 'a', 'b', 'c'] },
   ])('subset $size, random $random → $out', ({ size, random, out }) => {
     expect(pickFromSubset(['a', 'b', 'c', 'd'], size, () => random)).toEqual(out)
+  })
+})
+
+describe(topHosts.name, () => {
+  const totals = Float64Array.from([3, 9, 1, 9, 5, 0, 7, 2, 8, 6, 4, 9, 3, 1, 0, 2, 5, 7, 6, 8])
+  const sorted = Array.from({ length: totals.length }, (_, i) => i).sort((a, b) => (totals[b] as number) - (totals[a] as number) || a - b)
+
+  it.each([0, 1, 2, 3, 4, 5, 10, 20, 25])('gives the %i heaviest, ties in input order, as a full sort would', (k) => {
+    expect(topHosts(totals, k)).toEqual(sorted.slice(0, k))
+  })
+
+  it('ranks lazily: at() and first() agree with a full sort', () => {
+    const ranking = new Ranking(totals)
+    expect(ranking.at(0)).toBe(1)
+    expect(ranking.first(3)).toEqual([1, 3, 11])
+    expect(Array.from({ length: totals.length }, (_, r) => ranking.at(r))).toEqual(sorted)
+    expect(ranking.at(totals.length)).toBeUndefined()
+    expect(ranking.size).toBe(20)
+  })
+
+  it('normalises 100,000 values without spreading them into Math.min', () => {
+    const values = Array.from({ length: 100_000 }, (_, i) => i)
+    const out = normalize(values)
+    expect([out[0], out[50_000], out[99_999]]).toEqual([0, 50_000 / 99_999, 1])
   })
 })

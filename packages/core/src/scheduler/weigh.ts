@@ -54,11 +54,28 @@ export async function prepareWeighers(
  * bounds or else the observed minimum and maximum; when `lo === hi` every value is 0.
  */
 export function normalize(values: readonly number[], minValue?: number, maxValue?: number): number[] {
-  if (values.length === 0) return []
-  const lo = minValue ?? Math.min(...values)
-  const hi = maxValue ?? Math.max(...values)
-  if (hi === lo) return values.map(() => 0)
-  return values.map((v) => (v - lo) / (hi - lo))
+  const out = Float64Array.from(values)
+  normalizeInPlace(out, minValue, maxValue)
+  return [...out]
+}
+
+function normalizeInPlace(values: Float64Array, minValue: number | undefined, maxValue: number | undefined): void {
+  if (values.length === 0) return
+  let lo = minValue ?? Number.POSITIVE_INFINITY
+  let hi = maxValue ?? Number.NEGATIVE_INFINITY
+  if (minValue === undefined || maxValue === undefined) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number
+      if (minValue === undefined && v < lo) lo = v
+      if (maxValue === undefined && v > hi) hi = v
+    }
+  }
+  if (hi === lo) {
+    values.fill(0)
+    return
+  }
+  const span = hi - lo
+  for (let i = 0; i < values.length; i++) values[i] = ((values[i] as number) - lo) / span
 }
 
 /**
@@ -66,7 +83,7 @@ export function normalize(values: readonly number[], minValue?: number, maxValue
  * else `fallback` (Nova `utils.get_weight_multiplier`; unparsable values are ignored).
  */
 export function hostMultiplier(host: HostState, key: string | undefined, fallback: number): number {
-  if (!key) return fallback
+  if (!key || host.aggregates.length === 0) return fallback
   let min: number | undefined
   for (const agg of host.aggregates) {
     const raw = agg.metadata[key]
@@ -78,50 +95,185 @@ export function hostMultiplier(host: HostState, key: string | undefined, fallbac
   return min ?? fallback
 }
 
+/** One weigher's column of a {@link WeighTable}: per host, the raw value, its normalised value and the multiplier. */
+export interface WeighColumn {
+  readonly weigher: string
+  readonly raw: Float64Array
+  readonly normalized: Float64Array
+  readonly multiplier: Float64Array
+}
+
+/** Every host's total weight and, per weigher, the values that make it up (host `i` is `hosts[i]`). */
+export interface WeighTable {
+  readonly hosts: readonly HostState[]
+  readonly totals: Float64Array
+  /** Empty when fewer than two hosts were weighed (Nova weighs nothing then). */
+  readonly columns: readonly WeighColumn[]
+}
+
 /**
- * Weighs hosts (Nova `BaseWeightHandler.get_weighed_objects`): for each weigher, raw values for every host,
- * clamped to the weigher's `[minValue, maxValue]`, normalised to 0–1 over all hosts, multiplied by the host's
- * multiplier and summed; hosts are returned heaviest first (a stable sort: ties keep their input order).
- * With one host or none nothing is weighed, as in Nova.
+ * Weighs hosts into a table (Nova `BaseWeightHandler.get_weighed_objects`): for each weigher, raw values for every
+ * host, clamped to the weigher's `[minValue, maxValue]`, normalised to 0–1 over all hosts, multiplied by the host's
+ * multiplier and summed. With one host or none nothing is weighed, as in Nova. A weigher that throws or returns a
+ * non-finite number fails the request with `ComputeError('PLUGIN')`.
  *
  * NOTE: Nova widens `minval` when a raw value falls below it; Novum clamps instead, as `HostWeigher` documents.
  * The order is the same whenever raw values respect the bound (e.g. free RAM is not negative).
  */
-export function weighHosts(weighers: readonly PreparedWeigher[], hosts: readonly HostState[], request: RequestSpec, context: FilterRunContext): WeighedHost[] {
-  if (hosts.length <= 1) return hosts.map((host) => ({ host, weight: 0, scores: [] }))
-  const totals = hosts.map(() => 0)
-  const scores: WeigherScore[][] = hosts.map(() => [])
+export function weighTable(weighers: readonly PreparedWeigher[], hosts: readonly HostState[], request: RequestSpec, context: FilterRunContext): WeighTable {
+  const n = hosts.length
+  const totals = new Float64Array(n)
+  if (n <= 1) return { hosts, totals, columns: [] }
+  const columns: WeighColumn[] = []
   for (const w of weighers) {
-    const raws = hosts.map((host) => {
-      let raw: number
+    const ctx = { options: w.options, state: w.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex }
+    const raw = new Float64Array(n)
+    const weigh = w.plugin.weigh
+    for (let i = 0; i < n; i++) {
+      const host = hosts[i] as HostState
+      let value: number
       try {
-        raw = w.plugin.weigh(host, request, { options: w.options, state: w.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex })
+        value = weigh.call(w.plugin, host, request, ctx)
       } catch (err) {
         throw new ComputeError('PLUGIN', `scheduler plugin "${w.plugin.name}" failed on host ${host.host}: ${(err as Error)?.message ?? String(err)}`, {
           cause: err,
           details: { plugin: w.plugin.name, host: host.host },
         })
       }
-      if (typeof raw !== 'number' || !Number.isFinite(raw)) {
-        throw new ComputeError('PLUGIN', `scheduler plugin "${w.plugin.name}" returned ${String(raw)} for host ${host.host} instead of a finite number`, { details: { plugin: w.plugin.name, host: host.host } })
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new ComputeError('PLUGIN', `scheduler plugin "${w.plugin.name}" returned ${String(value)} for host ${host.host} instead of a finite number`, { details: { plugin: w.plugin.name, host: host.host } })
       }
-      return raw
-    })
+      raw[i] = value
+    }
     const { minValue, maxValue } = w.plugin
-    const clamped = raws.map((r) => Math.min(maxValue ?? Number.POSITIVE_INFINITY, Math.max(minValue ?? Number.NEGATIVE_INFINITY, r)))
-    const normalized = normalize(clamped, minValue, maxValue)
-    hosts.forEach((host, i) => {
-      const multiplier = hostMultiplier(host, w.plugin.aggregateMultiplierKey, w.multiplier)
-      const n = normalized[i] as number
-      const weighted = n * multiplier
-      totals[i] = (totals[i] as number) + weighted
-      ;(scores[i] as WeigherScore[]).push({ weigher: w.plugin.name, raw: raws[i] as number, normalized: n, multiplier, weighted })
-    })
+    const normalized = Float64Array.from(raw)
+    if (minValue !== undefined || maxValue !== undefined) {
+      const lo = minValue ?? Number.NEGATIVE_INFINITY
+      const hi = maxValue ?? Number.POSITIVE_INFINITY
+      for (let i = 0; i < n; i++) normalized[i] = Math.min(hi, Math.max(lo, normalized[i] as number))
+    }
+    normalizeInPlace(normalized, minValue, maxValue)
+    const multiplier = new Float64Array(n)
+    const key = w.plugin.aggregateMultiplierKey
+    for (let i = 0; i < n; i++) {
+      const m = hostMultiplier(hosts[i] as HostState, key, w.multiplier)
+      multiplier[i] = m
+      totals[i] = (totals[i] as number) + (normalized[i] as number) * m
+    }
+    columns.push({ weigher: w.plugin.name, raw, normalized, multiplier })
   }
-  return hosts
-    .map((host, i) => ({ host, weight: totals[i] as number, scores: scores[i] as WeigherScore[], i }))
-    .sort((a, b) => b.weight - a.weight || a.i - b.i)
-    .map(({ host, weight, scores: s }) => ({ host, weight, scores: s }))
+  return { hosts, totals, columns }
+}
+
+/** Host `i`'s per-weigher scores from a {@link WeighTable} (empty when nothing was weighed). */
+export function scoresOf(table: WeighTable, i: number): WeigherScore[] {
+  return table.columns.map((c) => {
+    const normalized = c.normalized[i] as number
+    const multiplier = c.multiplier[i] as number
+    return { weigher: c.weigher, raw: c.raw[i] as number, normalized, multiplier, weighted: normalized * multiplier }
+  })
+}
+
+/** True when host `a` ranks before host `b`: heavier, or as heavy and earlier in the input (a stable order). */
+function before(totals: Float64Array, a: number, b: number): boolean {
+  const ta = totals[a] as number
+  const tb = totals[b] as number
+  return ta > tb || (ta === tb && a < b)
+}
+
+/**
+ * The indices of the `k` heaviest hosts, heaviest first, ties in input order, without sorting every host: a bounded
+ * heap, O(n log k). With `k` close to `n` it sorts.
+ */
+export function topHosts(totals: Float64Array, k: number): number[] {
+  const n = totals.length
+  const size = Math.max(0, Math.min(k, n))
+  if (size === 0) return []
+  if (size * 4 >= n) {
+    const all = Array.from({ length: n }, (_, i) => i)
+    all.sort((a, b) => (totals[b] as number) - (totals[a] as number) || a - b)
+    return all.slice(0, size)
+  }
+  // A min-heap on rank: its root is the worst of the best `size` seen so far.
+  const heap = new Int32Array(size)
+  let len = 0
+  const worse = (a: number, b: number): boolean => before(totals, b, a)
+  const up = (pos: number): void => {
+    while (pos > 0) {
+      const parent = (pos - 1) >> 1
+      if (!worse(heap[pos] as number, heap[parent] as number)) break
+      const t = heap[pos] as number
+      heap[pos] = heap[parent] as number
+      heap[parent] = t
+      pos = parent
+    }
+  }
+  const down = (pos: number): void => {
+    for (;;) {
+      const l = pos * 2 + 1
+      const r = l + 1
+      let m = pos
+      if (l < len && worse(heap[l] as number, heap[m] as number)) m = l
+      if (r < len && worse(heap[r] as number, heap[m] as number)) m = r
+      if (m === pos) break
+      const t = heap[pos] as number
+      heap[pos] = heap[m] as number
+      heap[m] = t
+      pos = m
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    if (len < size) {
+      heap[len] = i
+      up(len++)
+    } else if (before(totals, i, heap[0] as number)) {
+      heap[0] = i
+      down(0)
+    }
+  }
+  const out = Array.from(heap.subarray(0, len))
+  out.sort((a, b) => (totals[b] as number) - (totals[a] as number) || a - b)
+  return out
+}
+
+/**
+ * A lazily sorted view of a {@link WeighTable}'s hosts: {@link Ranking.at} gives the host index at a rank, computing
+ * only as much of the order as has been asked for (the scheduler rarely needs more than the first few hosts).
+ */
+export class Ranking {
+  private order: number[] = []
+
+  constructor(private readonly totals: Float64Array) {}
+
+  /** How many hosts are ranked. */
+  get size(): number {
+    return this.totals.length
+  }
+
+  /** The host index at `rank` (0 = heaviest), or undefined past the end. */
+  at(rank: number): number | undefined {
+    if (rank >= this.totals.length) return undefined
+    if (rank >= this.order.length) this.order = topHosts(this.totals, Math.max(rank + 1, this.order.length * 4, 16))
+    return this.order[rank]
+  }
+
+  /** The first `k` host indices, heaviest first. */
+  first(k: number): number[] {
+    const last = Math.min(k, this.totals.length) - 1
+    if (last >= 0) this.at(last)
+    return this.order.slice(0, Math.max(0, last + 1))
+  }
+}
+
+/**
+ * Weighs hosts (Nova `BaseWeightHandler.get_weighed_objects`; see {@link weighTable}) and returns them heaviest first
+ * (a stable sort: ties keep their input order) with their per-weigher scores. With one host or none nothing is
+ * weighed, as in Nova.
+ */
+export function weighHosts(weighers: readonly PreparedWeigher[], hosts: readonly HostState[], request: RequestSpec, context: FilterRunContext): WeighedHost[] {
+  if (hosts.length <= 1) return hosts.map((host) => ({ host, weight: 0, scores: [] }))
+  const table = weighTable(weighers, hosts, request, context)
+  return topHosts(table.totals, hosts.length).map((i) => ({ host: hosts[i] as HostState, weight: table.totals[i] as number, scores: scoresOf(table, i) }))
 }
 
 /**

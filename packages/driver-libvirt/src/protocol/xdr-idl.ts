@@ -50,7 +50,9 @@ interface Token {
   readonly line: number
 }
 
-function tokenize(source: string): Token[] {
+function tokenize(text: string): Token[] {
+  // rpcgen passes lines starting with % to the C output; they are not XDR (kept as empty lines for line numbers).
+  const source = text.replace(/^[ \t]*%.*$/gm, '')
   const tokens: Token[] = []
   let line = 1
   let i = 0
@@ -59,12 +61,6 @@ function tokenize(source: string): Token[] {
     if (c === '\n') {
       line++
       i++
-      // rpcgen passes lines starting with % to the C output; they are not XDR.
-      if (source[i] === '%') while (i < source.length && source[i] !== '\n') i++
-      continue
-    }
-    if (i === 0 && c === '%') {
-      while (i < source.length && source[i] !== '\n') i++
       continue
     }
     if (/\s/.test(c)) {
