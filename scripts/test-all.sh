@@ -122,6 +122,10 @@ else
     wait_for RabbitMQ amqp_up
     note "RabbitMQ: up"
   fi
+
+  # The hypervisors the driver tests run on (idempotent; each script prints its own timings).
+  step "LXC (driver-lxc tests)"
+  bash scripts/setup-lxc.sh
 fi
 
 # ---------------------------------------------------------------------------------------------------------------

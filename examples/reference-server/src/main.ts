@@ -18,7 +18,7 @@ const ms = Math.round(performance.now() - started)
 const { urls, credentials } = server
 process.stdout.write(
   [
-    `Novum reference server ready in ${ms} ms (${options.fakeHosts} simulated hosts, data in ${options.dataDir})`,
+    `Novum reference server ready in ${ms} ms (${options.driver === 'fake' ? `${options.fakeHosts} simulated hosts` : `${options.driver} driver on host ${options.computeHost}`}, data in ${options.dataDir})`,
     `  identity   ${urls.identity}/v3`,
     `  compute    ${urls.compute}`,
     `  image      ${urls.image}`,

@@ -28,9 +28,9 @@ describe('createApiServers', () => {
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ versions: [{ id: 'v1.0', max_version: '1.39', min_version: '1.0', status: 'CURRENT', links: [{ rel: 'self', href: '' }] }] })
     expect(res.headers['x-openstack-request-id']).toMatch(/^req-/)
-    const missing = await env.servers.placement.inject({ method: 'GET', url: '/resource_providers' })
-    expect(missing.statusCode).toBe(404)
-    expect(missing.json().errors[0]).toMatchObject({ status: 404, title: 'Not Found' })
+    const unauthenticated = await env.servers.placement.inject({ method: 'GET', url: '/resource_providers' })
+    expect(unauthenticated.statusCode).toBe(401)
+    expect(unauthenticated.json().errors[0]).toMatchObject({ status: 401, title: 'Unauthorized' })
   })
 
   it('binds each request logger to the request id the client sees', async () => {
