@@ -19,6 +19,8 @@ export interface MultiNodeOptions {
   readonly amqpUrl: string
   /** The control exchange (oslo `control_exchange`). */
   readonly exchange: string
+  /** Longest pause between two attempts to reconnect to RabbitMQ, in seconds (backoff starts at 0.1 s). */
+  readonly amqpReconnectMaxDelaySec: number
   /** How many compute agents (one OS process, one host each: `compute-1` … `compute-N`). */
   readonly computes: number
   /** The host name the conductor and scheduler report in `os-services` (Nova `CONF.host`). */
@@ -109,7 +111,7 @@ interface Flag {
 }
 
 type RawOptions = Record<
-  | 'dataDir' | 'database' | 'amqpUrl' | 'exchange' | 'computes' | 'host' | 'bind' | 'computePort' | 'identityPort' | 'imagePort'
+  | 'dataDir' | 'database' | 'amqpUrl' | 'exchange' | 'amqpReconnectMaxDelay' | 'computes' | 'host' | 'bind' | 'computePort' | 'identityPort' | 'imagePort'
   | 'placementPort' | 'driver' | 'fakeDelay' | 'hostVcpus' | 'hostMemoryMb' | 'hostDiskGb' | 'reportInterval' | 'serviceDownTime'
   | 'rpcTimeout' | 'maxConcurrentBuilds' | 'restart' | 'stopTimeout' | 'logLevel' | 'adminPassword' | 'imageDir' | 'computeHost',
   unknown
@@ -125,6 +127,7 @@ export const FLAGS: readonly Flag[] = [
   flag('--database <url>', 'database URL: postgres://… (default) or mysql://… / mariadb://… (created if missing)', 'NOVUM_DATABASE', 'database', (o) => o.default('postgres://postgres@127.0.0.1:5432/novum')),
   flag('--amqp-url <url>', 'RabbitMQ URL, vhost included', 'NOVUM_AMQP_URL', 'amqpUrl', (o) => o.default('amqp://guest:guest@127.0.0.1:5672')),
   flag('--exchange <name>', 'AMQP control exchange (oslo control_exchange)', 'NOVUM_AMQP_EXCHANGE', 'exchange', (o) => o.default('novum')),
+  flag('--amqp-reconnect-max-delay <sec>', 'longest pause between attempts to reconnect to RabbitMQ', 'NOVUM_AMQP_RECONNECT_MAX_DELAY', 'amqpReconnectMaxDelay', (o) => o.default(1).argParser(seconds('--amqp-reconnect-max-delay'))),
   flag('--computes <n>', 'number of compute agents (one process and one host each)', 'NOVUM_COMPUTES', 'computes', (o) => o.default(3).argParser(int('--computes', 1))),
   flag('--host <name>', 'host name of the conductor and scheduler services', 'NOVUM_HOST', 'host', (o) => o.default(hostname())),
   flag('--bind <address>', 'address the APIs listen on', 'NOVUM_BIND', 'bind', (o) => o.default('127.0.0.1')),
@@ -208,6 +211,7 @@ function resolveOptions(o: RawOptions, env: NodeJS.ProcessEnv, cwd: string): Mul
     database: normaliseDatabaseUrl(String(o.database)),
     amqpUrl: String(o.amqpUrl),
     exchange: String(o.exchange),
+    amqpReconnectMaxDelaySec: Number(o.amqpReconnectMaxDelay),
     computes: Number(o.computes),
     host: String(o.host),
     bind: String(o.bind),
@@ -279,6 +283,7 @@ export function optionsToEnv(options: MultiNodeOptions): Record<string, string> 
     database: options.database,
     amqpUrl: options.amqpUrl,
     exchange: options.exchange,
+    amqpReconnectMaxDelay: String(options.amqpReconnectMaxDelaySec),
     computes: String(options.computes),
     host: options.host,
     bind: options.bind,

@@ -47,6 +47,9 @@ export async function startService(spec: ServiceSpec, options: MultiNodeOptions,
     url: options.amqpUrl,
     exchange: options.exchange,
     defaultCallTimeoutMs: Math.round(options.rpcTimeoutSec * 1000),
+    // NOTE: a short backoff cap: back within about a second of the broker (the default 30 s cap can leave a service
+    // away for half a minute after a restart, and calls waiting for the connection time out meanwhile).
+    reconnect: { initialDelayMs: 100, maxDelayMs: Math.round(options.amqpReconnectMaxDelaySec * 1000) },
     // NOTE: no service here reads notifications; a lazy subscription spares each process a copy of every one.
     notificationSubscription: 'lazy',
     connectionName: `novum:${name}:${process.pid}`,
@@ -75,9 +78,16 @@ export async function startService(spec: ServiceSpec, options: MultiNodeOptions,
       computeHosts: [{ host: spec.host, driver }],
       compute: { reportIntervalMs: Math.round(options.reportIntervalSec * 1000), maxConcurrentBuilds: options.maxConcurrentBuilds },
       reconcileComputeHosts: true,
+      // the compute's conductor calls survive a dropped broker connection (RetryingConductorComputeRpcClient)
+      computeRpcRetries: 3,
     }
   } else {
-    config = { ...common, database: databaseConfig(options.database, POOL_SIZE[spec.role]) }
+    config = {
+      ...common,
+      database: databaseConfig(options.database, POOL_SIZE[spec.role]),
+      // a scheduler reply lost to a broker restart: ask again once reconnected instead of failing the build
+      conductor: { retryLostSchedulerReply: true },
+    }
   }
   const deployment = createDeployment(config)
   try {

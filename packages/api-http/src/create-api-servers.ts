@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type {
   AvailabilityZoneService, ComputeApi, FlavorService, HypervisorService, IdentityService, ImageService, KeypairService, PlacementService, Policy,
-  QuotaService, ServiceService,
+  QuotaService, SchedulerDryRunService, ServerGroupService, ServiceService,
 } from '@novum/core'
 import type { LoggingOptions } from './common/base-app.js'
 import { TokenCache, type TokenCacheOptions } from './common/token-cache.js'
@@ -10,6 +10,8 @@ import { flavorRoutes } from './compute/routes/flavors.js'
 import { infrastructureRoutes } from './compute/routes/infrastructure.js'
 import { keypairRoutes } from './compute/routes/keypairs.js'
 import { quotaRoutes } from './compute/routes/quotas.js'
+import { schedulerDryRunRoutes } from './compute/routes/scheduler-dry-run.js'
+import { serverGroupRoutes } from './compute/routes/server-groups.js'
 import { serverRoutes } from './compute/routes/servers.js'
 import { createIdentityApp, type ServiceEndpoints } from './identity/identity-app.js'
 import { createImageApp } from './image/image-app.js'
@@ -31,6 +33,10 @@ export interface ApiHttpServices {
   readonly policy: Policy
   /** Placement over the database, served by the Placement API. */
   readonly placement: PlacementService
+  /** Serves `/os-server-groups` (and the 2.71 `server_groups` of a server) when given. */
+  readonly serverGroups?: ServerGroupService
+  /** Serves the `/os-scheduler-dry-run` extension when given. */
+  readonly schedulerDryRun?: SchedulerDryRunService
 }
 
 /** The default port of each surface (Nova, Keystone, Glance, Placement). */
@@ -132,11 +138,13 @@ export function createApiServers(services: ApiHttpServices, options: ApiServersO
     ...(endpoints.compute ? { publicUrl: endpoints.compute } : {}),
     ...(options.maxLimit !== undefined ? { maxLimit: options.maxLimit } : {}),
     routes: [
-      serverRoutes({ compute: services.computeApi, policy: services.policy }),
+      serverRoutes({ compute: services.computeApi, policy: services.policy, ...(services.serverGroups ? { serverGroups: services.serverGroups } : {}) }),
       flavorRoutes({ flavors: services.flavors, policy: services.policy }),
       keypairRoutes({ keypairs: services.keypairs }),
       quotaRoutes({ quotas: services.quotas }),
       infrastructureRoutes({ hypervisors: services.hypervisors, services: services.services, availabilityZones: services.availabilityZones }),
+      ...(services.serverGroups ? [serverGroupRoutes({ serverGroups: services.serverGroups })] : []),
+      ...(services.schedulerDryRun ? [schedulerDryRunRoutes({ schedulerDryRun: services.schedulerDryRun })] : []),
       ...(options.extraComputeRoutes ?? []),
     ],
   })

@@ -25,7 +25,7 @@ export type { Token, TokenType, Provider, Resolver } from './composition/provide
 export { DATABASE, TRANSPORT, VIRT_DRIVER, CLOCK, LOGGER } from './tokens.js'
 export {
   COMPUTE_API, FLAVOR_SERVICE, KEYPAIR_SERVICE, HYPERVISOR_SERVICE, SERVICE_SERVICE, AVAILABILITY_ZONE_SERVICE, IDENTITY_SERVICE,
-  IMAGE_SERVICE, QUOTA_SERVICE, POLICY,
+  IMAGE_SERVICE, QUOTA_SERVICE, POLICY, SERVER_GROUP_SERVICE, SCHEDULER_DRY_RUN_SERVICE,
 } from './tokens.js'
 export { systemClock, isoNow } from './util/clock.js'
 export type { Clock } from './util/clock.js'
@@ -114,7 +114,7 @@ export { ComputeRpcClient, COMPUTE_TOPIC } from './compute/compute-rpc.js'
 export {
   ComputeApi, serverFromRow, sanitizeHostname, generatePassword, FlavorService, DEFAULT_FLAVORS, flavorFromRow, KeypairService, keypairFingerprint,
   validateKeypairName, parseSshPublicKey, toOpenSshPublicKey, generateSshKeypair, HypervisorService, ComputeNodeService, ServiceService,
-  AvailabilityZoneService, isServiceUp, DEFAULT_SERVICE_DOWN_TIME_SEC,
+  AvailabilityZoneService, isServiceUp, DEFAULT_SERVICE_DOWN_TIME_SEC, ServerGroupService, SERVER_GROUP_POLICIES, SchedulerDryRunService,
 } from './api/index.js'
 export type {
   CreateServerRequest, CreateServersResult, RequestedNetwork, InjectedFile, Server, InstanceFault, ServerListFilters, ServerUpdate,
@@ -122,7 +122,8 @@ export type {
   FlavorListFilters, FlavorCreateRequest, FlavorAccess, FlavorServiceConfig, DefaultFlavor, Keypair, CreatedKeypair, KeypairType,
   KeypairCreateRequest, KeypairListOptions, KeypairServiceConfig, SshPublicKey, Hypervisor, HypervisorServiceRef, HypervisorServer,
   HypervisorListOptions, HypervisorStatistics, HypervisorServiceConfig, ComputeService, ServiceListFilters, ServiceUpdate, ServiceServiceConfig,
-  AvailabilityZoneInfo, ZoneServiceState, AvailabilityZoneServiceConfig, ServiceHeartbeat, ZoneConfig,
+  AvailabilityZoneInfo, ZoneServiceState, AvailabilityZoneServiceConfig, ServiceHeartbeat, ZoneConfig, ServerGroup, ServerGroupPolicy,
+  ServerGroupCreateRequest, ServerGroupListOptions, ServerGroupServiceConfig, SchedulerDryRunRequest, SchedulerDryRunResult, DryRunDestination, DryRunScheduler,
 } from './api/index.js'
 export { IdentityService, DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, DEFAULT_ROLES, UNAUTHORIZED_MESSAGE } from './identity/index.js'
 export type {
@@ -139,10 +140,10 @@ export { Policy, DEFAULT_POLICY_RULES } from './policy/index.js'
 export type { PolicyCheck, PolicyTarget, PolicyConfig } from './policy/index.js'
 export { InMemoryTransport, InMemoryBroker } from './transport/in-memory-transport.js'
 export type { InMemoryTransportConfig } from './transport/in-memory-transport.js'
-export { ConductorManager, conductorEndpoint, ConductorComputeRpcClient, COMPUTE_STATUS_DISABLED, FAULT_MESSAGE_MAX, faultCode, ServiceReporter } from './conductor/index.js'
+export { ConductorManager, conductorEndpoint, ConductorComputeRpcClient, COMPUTE_STATUS_DISABLED, FAULT_MESSAGE_MAX, faultCode, ServiceReporter, RetryingConductorComputeRpcClient } from './conductor/index.js'
 export type {
-  ServiceReporterConfig, ConductorManagerConfig, ConductorManagerOptions, BuildFailure, BuildRetry, BuildInstancesArgs, ServiceRecord, ServiceReport, ComputeNodeReport,
-  ComputeNodeRecord, InstanceFaultInput, ActionStartInput, ActionEventStartInput, ActionEventFinishInput, InstanceUpdateOptions,
+  ServiceReporterConfig, ConductorCallRetryOptions, ConductorManagerConfig, ConductorManagerOptions, BuildFailure, BuildRetry, BuildInstancesArgs, ServiceRecord, ServiceReport, ComputeNodeReport,
+  ComputeNodeRecord, InstanceFaultInput, ActionStartInput, ActionEventStartInput, ActionEventFinishInput, InstanceUpdateOptions, GroupAdmission,
 } from './conductor/index.js'
 export { ComputeManager, computeEndpoint, computeNodeUsage, ComputeHostReconciler } from './compute/index.js'
 export type { ComputeHostReconcilerConfig, GuestReconciliation, ComputeManagerConfig, ComputeManagerOptions, BuildAndRunInstanceArgs, NodeUsage } from './compute/index.js'

@@ -10,6 +10,8 @@ import type { KeypairService } from './api/keypair-service.js'
 import type { HypervisorService } from './api/hypervisor-service.js'
 import type { ServiceService } from './api/service-service.js'
 import type { AvailabilityZoneService } from './api/availability-zone-service.js'
+import type { ServerGroupService } from './api/server-group-service.js'
+import type { SchedulerDryRunService } from './api/scheduler-dry-run-service.js'
 import type { IdentityService } from './identity/identity-service.js'
 import type { ImageService } from './image/image-service.js'
 import type { QuotaService } from './quota/quota-service.js'
@@ -58,6 +60,10 @@ export const IMAGE_SERVICE = token<ImageService>('ImageService')
 export const QUOTA_SERVICE = token<QuotaService>('QuotaService')
 /** Policy enforcement. */
 export const POLICY = token<Policy>('Policy')
+/** Server groups (`os-server-groups`). */
+export const SERVER_GROUP_SERVICE = token<ServerGroupService>('ServerGroupService')
+/** The scheduler dry run (`os-scheduler-dry-run`, a Novum extension). */
+export const SCHEDULER_DRY_RUN_SERVICE = token<SchedulerDryRunService>('SchedulerDryRunService')
 
 // --- services and wiring ---
 /** The configuration a deployment was created from. */
@@ -66,7 +72,7 @@ export const DEPLOYMENT_CONFIG = token<DeploymentConfig>('DeploymentConfig')
 export const PLACEMENT = token<PlacementService>('Placement')
 /** The scheduler service. */
 export const SCHEDULER_MANAGER = token<SchedulerManager>('SchedulerManager')
-/** The scheduler's plugins by name (`createInTreeRegistry()` plus third-party filters and weighers). */
+/** The scheduler's plugins by name (`createInTreeRegistry()` plus `DeploymentConfig.schedulerPlugins`). */
 export const SCHEDULER_REGISTRY = token<PluginRegistry>('SchedulerRegistry')
 /** Where the scheduler reads host states (`DatabaseHostStateSource` by default). */
 export const HOST_STATE_SOURCE = token<HostStateSource>('HostStateSource')

@@ -3,11 +3,14 @@ import { ComputeApi, type ComputeApiConfig } from '../api/compute-api.js'
 import { FlavorService } from '../api/flavor-service.js'
 import { HypervisorService } from '../api/hypervisor-service.js'
 import { KeypairService } from '../api/keypair-service.js'
+import { SchedulerDryRunService } from '../api/scheduler-dry-run-service.js'
+import { ServerGroupService } from '../api/server-group-service.js'
 import { ServiceService } from '../api/service-service.js'
 import { ComputeManager, type ComputeManagerOptions } from '../compute/compute-manager.js'
 import { ComputeHostReconciler } from '../compute/host-reconciler.js'
 import { ComputeRpcClient } from '../compute/compute-rpc.js'
 import { ConductorComputeRpcClient } from '../conductor/conductor-compute-rpc.js'
+import { RetryingConductorComputeRpcClient } from '../conductor/retrying-conductor-compute-rpc.js'
 import { ConductorManager, type ConductorManagerOptions } from '../conductor/conductor-manager.js'
 import { CONDUCTOR_TOPIC, ConductorTaskRpcClient } from '../conductor/conductor-rpc.js'
 import { ServiceReporter } from '../conductor/service-reporter.js'
@@ -18,12 +21,14 @@ import { ImageService } from '../image/image-service.js'
 import { PlacementService } from '../placement/placement-service.js'
 import { Policy } from '../policy/policy.js'
 import { QuotaService } from '../quota/quota-service.js'
+import { createInTreeRegistry } from '../scheduler/in-tree.js'
+import type { SchedulerPlugin } from '../scheduler/registry.js'
 import { SchedulerManager, type SchedulerConfig } from '../scheduler/scheduler-manager.js'
-import { SCHEDULER_TOPIC } from '../scheduler/scheduler-rpc.js'
+import { SchedulerRpcClient, SCHEDULER_TOPIC } from '../scheduler/scheduler-rpc.js'
 import {
   AVAILABILITY_ZONE_SERVICE, CLOCK, COMPUTE_API, COMPUTE_MANAGERS, CONDUCTOR_MANAGER, DATABASE, DEPLOYMENT_CONFIG, FLAVOR_SERVICE,
-  HYPERVISOR_SERVICE, IDENTITY_SERVICE, IMAGE_SERVICE, KEYPAIR_SERVICE, LOGGER, PLACEMENT, POLICY, QUOTA_SERVICE, SCHEDULER_MANAGER,
-  SERVICE_SERVICE, TRANSPORT,
+  HYPERVISOR_SERVICE, IDENTITY_SERVICE, IMAGE_SERVICE, KEYPAIR_SERVICE, LOGGER, PLACEMENT, POLICY, QUOTA_SERVICE, SCHEDULER_DRY_RUN_SERVICE, SCHEDULER_MANAGER,
+  SCHEDULER_REGISTRY, SERVER_GROUP_SERVICE, SERVICE_SERVICE, TRANSPORT,
 } from '../tokens.js'
 import { InMemoryTransport } from '../transport/in-memory-transport.js'
 import type { Transport } from '../transport/transport.js'
@@ -55,6 +60,12 @@ export interface DeploymentConfig {
   /** The compute services of this process (role `compute`). */
   readonly computeHosts?: readonly ComputeHostConfig[]
   readonly scheduler?: SchedulerConfig
+  /**
+   * Third-party scheduler plugins (filters, weighers, request filters from `defineFilter`, `defineWeigher`,
+   * `defineRequestFilter`), registered next to the in-tree ones; `scheduler.filters`, `scheduler.weighers` and
+   * `scheduler.requestFilters` then enable them by name. A name already taken throws at start-up.
+   */
+  readonly schedulerPlugins?: readonly SchedulerPlugin[]
   readonly compute?: ComputeManagerOptions
   readonly conductor?: ConductorManagerOptions
   readonly api?: ComputeApiConfig
@@ -87,6 +98,12 @@ export interface DeploymentConfig {
    * destroyed once it has. @default false
    */
   readonly reconcileComputeHosts?: boolean
+  /**
+   * Compute services of this process resend a database-proxy call to the conductor that failed with `TRANSPORT`
+   * (the broker connection dropped while it waited) up to this many times ({@link RetryingConductorComputeRpcClient}).
+   * Set it with a transport that reconnects (AMQP); 0 sends each call once. @default 0
+   */
+  readonly computeRpcRetries?: number
   readonly clock?: Clock
   readonly logger?: Logger
 }
@@ -104,6 +121,8 @@ export interface ApiServices {
   readonly availabilityZones: AvailabilityZoneService
   readonly policy: Policy
   readonly placement: PlacementService
+  readonly serverGroups: ServerGroupService
+  readonly schedulerDryRun: SchedulerDryRunService
 }
 
 /** A wired deployment: start it, serve it, stop it. */
@@ -130,6 +149,10 @@ export function deploymentProviders(config: DeploymentConfig): Provider[] {
   const downTime = config.serviceDownTimeSec
   const downTimeConfig = downTime !== undefined ? { serviceDownTimeSec: downTime } : {}
   const rpcTimeoutMs = config.rpcTimeoutMs ?? 60_000
+  const computeConductorClient = (transport: Transport, logger: Logger): ConductorComputeRpcClient =>
+    config.computeRpcRetries
+      ? new RetryingConductorComputeRpcClient(transport, rpcTimeoutMs, { retries: config.computeRpcRetries, logger: logger.child({ service: 'nova-compute' }) })
+      : new ConductorComputeRpcClient(transport, rpcTimeoutMs)
   return [
     provideValue(DEPLOYMENT_CONFIG, config),
     provide(CLOCK, [], () => config.clock ?? systemClock),
@@ -141,15 +164,16 @@ export function deploymentProviders(config: DeploymentConfig): Provider[] {
     }),
     provide(POLICY, [], () => new Policy()),
     provide(PLACEMENT, [DATABASE, CLOCK, LOGGER], (d, clock, logger) => new PlacementService(d, { clock, logger: logger.child({ service: 'placement' }) })),
-    provide(SCHEDULER_MANAGER, [DATABASE, PLACEMENT, TRANSPORT, CLOCK, LOGGER], (d, placement, transport, clock, logger) => {
+    provide(SCHEDULER_REGISTRY, [], () => createInTreeRegistry().register(...(config.schedulerPlugins ?? []))),
+    provide(SCHEDULER_MANAGER, [DATABASE, PLACEMENT, TRANSPORT, CLOCK, LOGGER, SCHEDULER_REGISTRY], (d, placement, transport, clock, logger, registry) => {
       const schedulerConfig = downTime !== undefined ? { serviceDownTimeSec: downTime, ...config.scheduler } : config.scheduler
-      return new SchedulerManager({ db: d, placement, transport, clock, logger, ...(schedulerConfig ? { config: schedulerConfig } : {}) })
+      return new SchedulerManager({ db: d, placement, transport, clock, logger, registry, ...(schedulerConfig ? { config: schedulerConfig } : {}) })
     }),
     provide(CONDUCTOR_MANAGER, [DATABASE, TRANSPORT, PLACEMENT, CLOCK, LOGGER], (d, transport, placement, clock, logger) =>
       new ConductorManager({ db: d, transport, placement, clock, logger, ...(config.conductor ? { options: config.conductor } : {}) })),
     provide(COMPUTE_MANAGERS, [TRANSPORT, CLOCK, LOGGER], (transport, clock, logger) =>
       (config.computeHosts ?? []).map(
-        (h) => new ComputeManager({ host: h.host, driver: h.driver, conductor: new ConductorComputeRpcClient(transport, rpcTimeoutMs), transport, clock, logger, ...(config.compute ? { options: config.compute } : {}) }),
+        (h) => new ComputeManager({ host: h.host, driver: h.driver, conductor: computeConductorClient(transport, logger), transport, clock, logger, ...(config.compute ? { options: config.compute } : {}) }),
       )),
     provide(QUOTA_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new QuotaService(d, policy, clock, logger)),
     provide(FLAVOR_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new FlavorService(d, policy, clock, logger)),
@@ -159,6 +183,10 @@ export function deploymentProviders(config: DeploymentConfig): Provider[] {
     provide(HYPERVISOR_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new HypervisorService(d, policy, clock, logger, downTimeConfig)),
     provide(SERVICE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new ServiceService(d, policy, clock, logger, downTimeConfig)),
     provide(AVAILABILITY_ZONE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new AvailabilityZoneService(d, policy, clock, logger, downTimeConfig)),
+    provide(SERVER_GROUP_SERVICE, [DATABASE, QUOTA_SERVICE, POLICY, CLOCK, LOGGER], (d, quotas, policy, clock, logger) =>
+      new ServerGroupService(d, quotas, policy, clock, logger.child({ service: 'nova-api' }), config.api?.maxLimit !== undefined ? { maxLimit: config.api.maxLimit } : {})),
+    provide(SCHEDULER_DRY_RUN_SERVICE, [TRANSPORT, FLAVOR_SERVICE, IMAGE_SERVICE, SERVER_GROUP_SERVICE, POLICY], (transport, flavors, images, groups, policy) =>
+      new SchedulerDryRunService(new SchedulerRpcClient(transport, rpcTimeoutMs), flavors, images, groups, policy)),
     provide(
       COMPUTE_API,
       [DATABASE, TRANSPORT, FLAVOR_SERVICE, IMAGE_SERVICE, KEYPAIR_SERVICE, QUOTA_SERVICE, POLICY, CLOCK, LOGGER, PLACEMENT],
@@ -218,6 +246,8 @@ export function createDeployment(
         availabilityZones: resolver.get(AVAILABILITY_ZONE_SERVICE),
         policy: resolver.get(POLICY),
         placement: resolver.get(PLACEMENT),
+        serverGroups: resolver.get(SERVER_GROUP_SERVICE),
+        schedulerDryRun: resolver.get(SCHEDULER_DRY_RUN_SERVICE),
       }
       return api
     },

@@ -36,6 +36,11 @@ export interface ComputeManagerOptions {
   readonly shutdownTimeoutSec?: number
   /** The service binary name in `services` and in notifications. @default 'nova-compute' */
   readonly binary?: string
+  /**
+   * Skip the late server-group check before a build (Nova `[workarounds] disable_group_policy_check_upcall`).
+   * @default false
+   */
+  readonly disableGroupPolicyCheckUpcall?: boolean
 }
 
 /** What {@link ComputeManager} is built from. Note what is absent: a compute service has no database handle. */
@@ -163,6 +168,7 @@ export class ComputeManager {
   private readonly updateResourcesIntervalMs: number
   private readonly syncPowerStatesIntervalMs: number
   private readonly shutdownTimeoutSec: number
+  private readonly disableGroupPolicyCheck: boolean
   private readonly locks = new KeyedLock()
   private readonly buildSemaphore: Semaphore
   private readonly inFlight = new Set<Promise<unknown>>()
@@ -191,6 +197,7 @@ export class ComputeManager {
     this.updateResourcesIntervalMs = options.updateResourcesIntervalMs ?? 60_000
     this.syncPowerStatesIntervalMs = options.syncPowerStatesIntervalMs ?? 600_000
     this.shutdownTimeoutSec = options.shutdownTimeoutSec ?? 60
+    this.disableGroupPolicyCheck = options.disableGroupPolicyCheckUpcall ?? false
     this.buildSemaphore = new Semaphore(options.maxConcurrentBuilds ?? 10)
   }
 
@@ -384,7 +391,18 @@ export class ComputeManager {
     await this.eventStart(context, uuid, 'build_and_run_instance')
     let instance: Instance
     try {
-      instance = await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.BUILDING, taskState: TaskState.SPAWNING }, { expectedTaskState: [TaskState.SCHEDULING, null] })
+      const group = args.requestSpec.instanceGroup
+      if (group && (group.policy === 'affinity' || group.policy === 'anti-affinity') && !this.disableGroupPolicyCheck) {
+        // The late server-group check: the conductor admits the instance (building/spawning) or names the violation.
+        const admission = await this.conductor.instanceGroupAdmit(context, uuid, this.host)
+        if (!admission.admitted) {
+          await this.groupPolicyViolated(context, args, admission.reason)
+          return
+        }
+        instance = admission.instance
+      } else {
+        instance = await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.BUILDING, taskState: TaskState.SPAWNING }, { expectedTaskState: [TaskState.SCHEDULING, null] })
+      }
     } catch (err) {
       // deleted, or being deleted, before the build started: the delete path cleans up
       log.info(`instance ${uuid} disappeared or changed before the build: ${(err as Error).message}`)
@@ -426,6 +444,37 @@ export class ComputeManager {
     await this.notifier.instanceAction(context, instance, 'instance.create.end')
     await this.eventFinish(context, uuid, 'build_and_run_instance')
     log.info(`instance ${uuid} spawned on ${this.host}`)
+  }
+
+  /**
+   * A build the late server-group check refused (Nova `RescheduledByPolicyException`): nothing ran here, so the
+   * claim goes and the build is rescheduled onto the next alternate, without counting as a failed build of this
+   * host. With no alternate (and no retry) the instance goes to ERROR with the violation as its fault.
+   */
+  private async groupPolicyViolated(context: RequestContext, args: BuildAndRunInstanceArgs, reason: string): Promise<void> {
+    const uuid = args.instance.uuid
+    const log = this.logger.child({ req_id: context.requestId, instance_uuid: uuid })
+    log.info(`build of instance ${uuid} on ${this.host} refused by the late server-group check: ${reason}`)
+    const error = new ComputeError('CONFLICT', `Build of instance ${uuid} was re-scheduled: ${reason}`, { details: { code: 'RescheduledByPolicyException', instanceUuid: uuid, host: this.host } })
+    await this.conductor.allocationsDelete(context, uuid).catch((err: unknown) => log.warn({ err }, `could not delete the allocations of ${uuid}`))
+    const numAttempts = args.retry?.numAttempts ?? 1
+    const failures: BuildFailure[] = [...(args.retry?.failures ?? []), { host: this.host, reason }]
+    const clearHost: InstancePatch = { host: null, node: null }
+    try {
+      if (args.hostList.length > 1 || numAttempts > 1) {
+        await this.conductor.instanceUpdate(context, uuid, clearHost, { expectedTaskState: [TaskState.SCHEDULING, null] })
+        await this.eventFinish(context, uuid, 'build_and_run_instance', error)
+        await this.taskApi
+          .buildInstances(context, { instanceUuid: uuid, requestSpec: args.requestSpec, hostList: args.hostList.slice(1), adminPassword: args.adminPassword, retry: { numAttempts, failures } })
+          .catch((err: unknown) => log.error({ err }, `could not reschedule instance ${uuid}: ${(err as Error).message}`))
+        return
+      }
+      await this.conductor.instanceFaultCreate(context, { instanceUuid: uuid, code: faultCode(error.code), message: error.message, details: null, host: this.host })
+      await this.conductor.instanceUpdate(context, uuid, { vmState: VmState.ERROR, taskState: null, ...clearHost }, { expectedTaskState: [TaskState.SCHEDULING, null] })
+    } catch (err) {
+      log.info(`instance ${uuid} changed before the reschedule: ${(err as Error).message}`)
+    }
+    await this.eventFinish(context, uuid, 'build_and_run_instance', error)
   }
 
   private async buildFailed(context: RequestContext, instance: Instance, args: BuildAndRunInstanceArgs, error: ComputeError): Promise<void> {

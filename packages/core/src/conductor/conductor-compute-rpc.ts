@@ -95,6 +95,14 @@ export interface ActionEventFinishInput {
   readonly host?: string | null
 }
 
+/**
+ * The answer of `instance_group_admit`: the instance admitted to the host (now `building`/`spawning`), or the
+ * server-group policy it would break there.
+ */
+export type GroupAdmission =
+  | { readonly admitted: true; readonly instance: Instance }
+  | { readonly admitted: false; readonly policy: string; readonly reason: string }
+
 /** Options of `instance_update`. */
 export interface InstanceUpdateOptions {
   /** Compare-and-swap on task_state: the update happens only if the current value is one of these. */
@@ -111,7 +119,7 @@ export interface InstanceUpdateOptions {
  *
  * Versions: 1.0 — `instance_get`, `instance_update`, `instance_destroy`, `instances_get_by_host`,
  * `instance_fault_create`, `action_start`, `action_event_start`, `action_event_finish`, `service_update`,
- * `compute_node_update`, `allocations_get`, `allocations_delete`, `notify`.
+ * `compute_node_update`, `allocations_get`, `allocations_delete`, `notify`. 1.1 — `instance_group_admit`.
  */
 export class ConductorComputeRpcClient extends RpcClient {
   constructor(transport: Transport, timeoutMs = 60_000) {
@@ -181,5 +189,14 @@ export class ConductorComputeRpcClient extends RpcClient {
   /** Relays a notification through the conductor's transport. */
   notify(context: RequestContext, notification: Notification): Promise<void> {
     return this.call('notify', { notification }, context)
+  }
+
+  /**
+   * The late server-group check (since 1.1): whether the instance may start building on `host` given where the
+   * other members of its hard (anti-)affinity group already are; when it may, the instance is set to
+   * `building`/`spawning` (expecting task `scheduling` or none) in the same transaction. Errors as `instanceUpdate`.
+   */
+  instanceGroupAdmit(context: RequestContext, uuid: string, host: string): Promise<GroupAdmission> {
+    return this.call('instance_group_admit', { uuid, host }, context)
   }
 }

@@ -42,5 +42,6 @@ export function conductorEndpoint(manager: ConductorManager): RpcEndpoint {
     allocations_get: (args) => manager.allocationsGet(args.consumerUuid as string),
     allocations_delete: (args) => manager.allocationsDelete(args.consumerUuid as string),
     notify: (args) => manager.notify(args.notification as Notification),
+    instance_group_admit: (args) => manager.instanceGroupAdmit(args.uuid as string, args.host as string),
   }
 }

@@ -14,12 +14,14 @@ import type { Notification, RpcListener, Transport } from '../transport/transpor
 import { isoNow, systemClock, type Clock } from '../util/clock.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import type { InventoryRecord } from '../virt/virt-driver.js'
+import { familyOf, writeTransaction } from '../placement/sql.js'
 import type {
   ActionEventFinishInput,
   ActionEventStartInput,
   ActionStartInput,
   ComputeNodeRecord,
   ComputeNodeReport,
+  GroupAdmission,
   InstanceFaultInput,
   InstanceUpdateOptions,
   ServiceRecord,
@@ -43,6 +45,12 @@ export interface ConductorManagerOptions {
   readonly defaultAvailabilityZone?: string
   /** Timeout of `select_destinations` (Nova `long_rpc_timeout`). @default 1800000 */
   readonly schedulerTimeoutMs?: number
+  /**
+   * Ask the scheduler once more when its reply was lost to the transport (`TRANSPORT`: the broker connection dropped
+   * while the conductor waited), after giving back any claim the first answer made; the second attempt waits for
+   * the connection to return. Without it (Nova's behaviour) such a build goes to ERROR. @default false
+   */
+  readonly retryLostSchedulerReply?: boolean
 }
 
 /** What {@link ConductorManager} is built from. */
@@ -89,6 +97,7 @@ export class ConductorManager {
   private readonly compute: ComputeRpcClient
   private readonly notifier: Notifier
   private readonly defaultAvailabilityZone: string
+  private readonly retryLostSchedulerReply: boolean
   private listener: RpcListener | null = null
 
   constructor(config: ConductorManagerConfig) {
@@ -105,6 +114,7 @@ export class ConductorManager {
     this.compute = new ComputeRpcClient(config.transport)
     this.notifier = new Notifier({ transport: config.transport, service: 'nova-conductor', host: this.host, clock: this.clock, logger: this.logger })
     this.defaultAvailabilityZone = config.options?.defaultAvailabilityZone ?? 'nova'
+    this.retryLostSchedulerReply = config.options?.retryLostSchedulerReply ?? false
   }
 
   /** Starts serving the `conductor` topic (as server {@link ConductorManager.host}). */
@@ -134,11 +144,15 @@ export class ConductorManager {
     const startTime = isoNow(this.clock)
     let result
     try {
-      result = await this.scheduler.selectDestinations(context, requestSpec, { returnAlternates: true })
+      result = await this.selectDestinations(context, requestSpec)
     } catch (err) {
       const error = toComputeError(err)
       this.logger.warn({ err: error, req_id: context.requestId, instances: requestSpec.instanceUuids }, `failed to schedule instances: ${error.message}`)
+      // NOTE: a reply lost to the transport (TRANSPORT) or late (TIMEOUT) may belong to a scheduler that claimed in
+      // Placement all the same: give those claims back, or they would outlive the instances they were made for.
+      const mayHaveClaimed = error.code === 'TRANSPORT' || error.code === 'TIMEOUT'
       for (const uuid of requestSpec.instanceUuids) {
+        if (mayHaveClaimed) await this.placement.deleteAllocations(uuid).catch(() => undefined)
         await this.buryInstance(context, uuid, requestSpec, error, {
           event: 'conductor_schedule_and_build_instances',
           startTime,
@@ -304,6 +318,55 @@ export class ConductorManager {
     return this.transport.notify(notification)
   }
 
+  /**
+   * `instance_group_admit`, the late server-group check (Nova `_validate_instance_group_policy`, which runs on the
+   * compute host under a lock on the group): in one transaction that holds the group's row (`FOR UPDATE`; SQLite's
+   * write lock), the other members of the instance's hard group count where they are admitted, that is placed on a
+   * host and past `scheduling`. Anti-affinity: fewer than `max_server_per_host` (default 1) of them may be on
+   * `host`; affinity: if any is admitted somewhere, one must be on `host`. A pass sets the instance `building`/
+   * `spawning` (compare-and-swap from `scheduling` or none), so two racing builds never both pass. Instances in no
+   * group, or a soft one, pass.
+   */
+  async instanceGroupAdmit(uuid: string, host: string): Promise<GroupAdmission> {
+    const family = familyOf(this.db)
+    return writeTransaction(this.db, family, async (trx) => {
+      const instances = new InstanceRepository(trx)
+      const admit = async (): Promise<GroupAdmission> => ({
+        admitted: true,
+        instance: await instances.update(uuid, { vmState: 'building', taskState: 'spawning' }, { expectedTaskState: ['scheduling', null], updatedAt: isoNow(this.clock) }),
+      })
+      const membership = await trx
+        .selectFrom('instance_group_members as m')
+        .innerJoin('instance_groups as g', 'g.id', 'm.group_id')
+        .select(['g.id', 'g.policy', 'g.rules'])
+        .where('m.instance_uuid', '=', uuid)
+        .executeTakeFirst()
+      if (!membership || (membership.policy !== 'affinity' && membership.policy !== 'anti-affinity')) return admit()
+      let lock = trx.selectFrom('instance_groups').select('id').where('id', '=', membership.id)
+      if (family !== 'sqlite') lock = lock.forUpdate()
+      await lock.execute()
+      const others = await trx
+        .selectFrom('instance_group_members as m')
+        .innerJoin('instances as i', 'i.uuid', 'm.instance_uuid')
+        .select(['i.uuid', 'i.host'])
+        .where('m.group_id', '=', membership.id)
+        .where('i.uuid', '!=', uuid)
+        .where('i.deleted', '=', 0)
+        .where('i.host', 'is not', null)
+        .where((eb) => eb.not(eb.and([eb('i.vm_state', '=', 'building'), eb.or([eb('i.task_state', '=', 'scheduling'), eb('i.task_state', 'is', null)])])))
+        .execute()
+      if (membership.policy === 'anti-affinity') {
+        const max = Number((JSON.parse(membership.rules) as Record<string, unknown>)['max_server_per_host'] ?? 1)
+        const onHost = others.filter((o) => o.host === host).length
+        if (onHost >= max) return { admitted: false, policy: membership.policy, reason: `Anti-affinity instance group policy was violated: ${onHost} member(s) already on ${host}, max_server_per_host is ${max}.` }
+        return admit()
+      }
+      const hosts = [...new Set(others.map((o) => o.host as string))].sort()
+      if (hosts.length && !hosts.includes(host)) return { admitted: false, policy: membership.policy, reason: `Affinity instance group policy was violated: the group's members are on ${hosts.join(', ')}, not ${host}.` }
+      return admit()
+    })
+  }
+
   // --- internals --------------------------------------------------------------------------------
 
   private async buildOne(
@@ -349,6 +412,19 @@ export class ConductorManager {
     })
   }
 
+  private async selectDestinations(context: RequestContext, requestSpec: RequestSpec) {
+    try {
+      return await this.scheduler.selectDestinations(context, requestSpec, { returnAlternates: true })
+    } catch (err) {
+      if (!this.retryLostSchedulerReply || !ComputeError.is(err, 'TRANSPORT')) throw err
+      this.logger.warn({ err, req_id: context.requestId, instances: requestSpec.instanceUuids }, `the scheduler's reply was lost (${err.message}); asking again`)
+      // NOTE: the scheduler may have claimed before its reply was lost. A scheduler still working on the first request
+      // when the second arrives could claim twice; the broker outage that loses a reply normally outlasts that work.
+      for (const uuid of requestSpec.instanceUuids) await this.placement.deleteAllocations(uuid).catch(() => undefined)
+      return await this.scheduler.selectDestinations(context, requestSpec, { returnAlternates: true })
+    }
+  }
+
   private placementPatch(instance: Instance, selection: Selection): InstancePatch {
     return {
       host: selection.serviceHost,
@@ -379,11 +455,13 @@ export class ConductorManager {
       const instance = await this.instances.find(uuid)
       if (instance) {
         // NOTE: the fault first, so whoever sees the instance in ERROR also sees why.
+        // NOTE: the fault keeps the counts; the scheduler's full explanation goes to the instance action event.
+        const { explanation: _explanation, ...faultDetails } = (error.details ?? {}) as Record<string, unknown>
         await this.instanceFaultCreate({
           instanceUuid: uuid,
           code: faultCode(error.code),
           message: error.message,
-          details: error.details ? JSON.stringify(error.details) : (error.stack ?? null),
+          details: error.details ? JSON.stringify(faultDetails) : (error.stack ?? null),
           host: null,
         })
         await this.instances.update(uuid, { vmState: 'error', taskState: null }, { updatedAt: isoNow(this.clock) })

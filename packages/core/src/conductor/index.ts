@@ -19,10 +19,13 @@ export type {
   ActionEventStartInput,
   ActionEventFinishInput,
   InstanceUpdateOptions,
+  GroupAdmission,
 } from './conductor-compute-rpc.js'
 export { InstanceActionLog } from './instance-action-log.js'
 export type { RecordedEvent } from './instance-action-log.js'
 export { HostRecords, NOVUM_SERVICE_VERSION, serviceFromRow } from './host-records.js'
 export { faultCode } from './fault-code.js'
 export { ServiceReporter } from './service-reporter.js'
+export { RetryingConductorComputeRpcClient } from './retrying-conductor-compute-rpc.js'
+export type { ConductorCallRetryOptions } from './retrying-conductor-compute-rpc.js'
 export type { ServiceReporterConfig } from './service-reporter.js'

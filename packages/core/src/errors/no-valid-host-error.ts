@@ -17,6 +17,8 @@ export interface NoValidHostDetails {
   readonly rejections: readonly HostRejection[]
   /** A short sentence summarising the counts per filter. */
   readonly summary: string
+  /** The scheduler's full record of the decision (its `SchedulingExplanation`), when it has one. */
+  readonly explanation?: unknown
 }
 
 /**
@@ -56,5 +58,10 @@ export class NoValidHostError extends ComputeError {
 
 ComputeError.registerReviver('NoValidHostError', (json: SerializedComputeError) => {
   const d = (json.details ?? {}) as unknown as NoValidHostDetails
-  return new NoValidHostError({ hostCount: d.hostCount ?? 0, rejections: d.rejections ?? [], summary: d.summary ?? json.message })
+  return new NoValidHostError({
+    hostCount: d.hostCount ?? 0,
+    rejections: d.rejections ?? [],
+    summary: d.summary ?? json.message,
+    ...(d.explanation !== undefined ? { explanation: d.explanation } : {}),
+  })
 })

@@ -112,6 +112,14 @@ export const DEFAULT_POLICY_RULES: Readonly<Record<string, PolicyCheck>> = {
   'os_compute_api:os-services:delete': 'admin',
   'os_compute_api:os-availability-zone:list': 'any',
   'os_compute_api:os-availability-zone:detail': 'admin',
+  // server groups
+  'os_compute_api:os-server-groups:create': 'project_member_or_admin',
+  'os_compute_api:os-server-groups:delete': 'project_member_or_admin',
+  'os_compute_api:os-server-groups:index': 'project_reader_or_admin',
+  'os_compute_api:os-server-groups:index:all_projects': 'admin',
+  'os_compute_api:os-server-groups:show': 'project_reader_or_admin',
+  // Novum extensions
+  'novum:scheduler:dry-run': 'admin',
   // images (the embedded Glance)
   'image:add_image': 'any',
   'image:get_image': 'any',

@@ -18,8 +18,11 @@ export interface HostStateSource {
 
 /** Options of {@link HostStateSource.getHostStates}. */
 export interface HostStateOptions {
-  /** Root provider traits per compute node uuid, when the caller already has them. */
-  readonly traits?: ReadonlyMap<string, readonly string[]>
+  /**
+   * Root provider traits per compute node uuid, when the caller already has them (e.g. from Placement's provider
+   * summaries): a map, or a lookup function (undefined: not known).
+   */
+  readonly traits?: ReadonlyMap<string, readonly string[]> | ((computeNodeUuid: string) => readonly string[] | undefined)
 }
 
 /** Options of {@link DatabaseHostStateSource}. */
@@ -120,7 +123,7 @@ export class DatabaseHostStateSource implements HostStateSource {
     return out
   }
 
-  private async load(uuids: readonly string[], knownTraits: ReadonlyMap<string, readonly string[]> | undefined): Promise<HostState[]> {
+  private async load(uuids: readonly string[], knownTraits: HostStateOptions['traits']): Promise<HostState[]> {
     if (uuids.length === 0) return []
     const db = this.db
     const list = [...uuids]
@@ -223,10 +226,12 @@ export class DatabaseHostStateSource implements HostStateSource {
       list.push(i.uuid)
       instancesByNode.set(key, list)
     }
-    const traitsByUuid = new Map<string, readonly string[]>(knownTraits ?? [])
+    const traitsByUuid = new Map<string, readonly string[]>()
     if (!knownTraits) {
       for (const t of traits) traitsByUuid.set(t.uuid, [...(traitsByUuid.get(t.uuid) ?? []), t.name])
     }
+    const traitsOf = (uuid: string): readonly string[] =>
+      (typeof knownTraits === 'function' ? knownTraits(uuid) : knownTraits ? knownTraits.get(uuid) : traitsByUuid.get(uuid)) ?? []
 
     const byUuid = new Map<string, HostState>()
     for (const n of nodes) {
@@ -264,7 +269,7 @@ export class DatabaseHostStateSource implements HostStateSource {
         service: service
           ? { disabled: service.disabled === 1, disabledReason: service.disabled_reason, forcedDown, up }
           : { disabled: true, disabledReason: 'no compute service record', forcedDown: false, up: false },
-        traits: [...(traitsByUuid.get(n.uuid) ?? [])].sort(),
+        traits: [...traitsOf(n.uuid)].sort(),
         updatedAt: n.updatedAt,
       })
     }

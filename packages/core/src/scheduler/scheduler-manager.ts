@@ -152,8 +152,14 @@ export class SchedulerManager {
   /** Check a requested zone before the filters (unless `AvailabilityZoneFilter` is one of them). */
   private readonly checkZoneHere: boolean
   private listener: RpcListener | null = null
-  /** Per compute node: what this scheduler placed there since the node's record (`updatedAt`) last changed. */
-  private readonly consumed = new Map<string, { base: string | null; ramMb: number; diskMb: number; vcpus: number; instances: string[] }>()
+  /**
+   * Per compute node: what this scheduler placed there since the node's record (`updatedAt`) last changed, and the
+   * last host state it produced (reused while the source hands out the same object).
+   */
+  private readonly consumed = new Map<
+    string,
+    { base: string | null; ramMb: number; diskMb: number; vcpus: number; instances: string[]; cache?: { source: HostState; result: HostState } }
+  >()
 
   constructor(options: SchedulerManagerOptions) {
     this.config = options.config ?? {}
@@ -215,7 +221,7 @@ export class SchedulerManager {
       const summary = `rejected by ${by} before Placement was asked: ${reason}`
       log.warn({ summary }, 'no valid host')
       const explanation: SchedulingExplanation = { requestFilters: prefiltered.outcomes, placementQuery: query, candidateCount: 0, hostCount: 0, placementRejections: [], instances: [] }
-      throw new NoValidHostError({ hostCount: 0, rejections: [], summary, explanation } as ConstructorParameters<typeof NoValidHostError>[0])
+      throw new NoValidHostError({ hostCount: 0, rejections: [], summary, explanation })
     }
     const candidates = await this.placement.getAllocationCandidates(query)
     // One allocation request per compute node (root provider): the first Placement returned.
@@ -233,7 +239,7 @@ export class SchedulerManager {
 
     const partial = { requestFilters: prefiltered.outcomes, placementQuery: query, candidateCount: candidates.allocationRequests.length }
     const rootUuids = [...byRoot.keys()]
-    const traits = new Map(rootUuids.map((uuid) => [uuid, summaries[uuid]?.traits ?? []]))
+    const traits = (uuid: string): readonly string[] | undefined => summaries[uuid]?.traits
     const states = rootUuids.length ? this.withConsumption(await this.hostStates.getHostStates(rootUuids, { traits })) : []
     const instances: InstanceExplanation[] = []
     const rejected = new Map<string, Rejected>()
@@ -400,7 +406,8 @@ export class SchedulerManager {
    * Applies what this scheduler placed since each host's compute node record was last updated, so back-to-back
    * requests see earlier choices (Nova keeps consumed `HostState`s in memory until the resource tracker reports).
    */
-  private withConsumption(states: readonly HostState[]): HostState[] {
+  private withConsumption(states: readonly HostState[]): readonly HostState[] {
+    if (this.consumed.size === 0) return states
     return states.map((s) => {
       const c = this.consumed.get(s.uuid)
       if (!c) return s
@@ -408,8 +415,9 @@ export class SchedulerManager {
         this.consumed.delete(s.uuid)
         return s
       }
+      if (c.cache?.source === s) return c.cache.result
       const known = new Set(s.instanceUuids)
-      return {
+      const result: HostState = {
         ...s,
         freeRamMb: s.freeRamMb - c.ramMb,
         freeDiskMb: s.freeDiskMb - c.diskMb,
@@ -418,6 +426,8 @@ export class SchedulerManager {
         numIoOps: s.numIoOps + c.instances.length,
         instanceUuids: [...s.instanceUuids, ...c.instances.filter((u) => !known.has(u))],
       }
+      c.cache = { source: s, result }
+      return result
     })
   }
 
@@ -429,6 +439,7 @@ export class SchedulerManager {
     entry.diskMb += (f.rootGb + f.ephemeralGb) * 1024 + f.swapMb
     entry.vcpus += f.vcpus
     if (!entry.instances.includes(instanceUuid)) entry.instances.push(instanceUuid)
+    delete entry.cache
     this.consumed.set(host.uuid, entry)
   }
 
@@ -488,10 +499,9 @@ export class SchedulerManager {
     const explanation: SchedulingExplanation = { ...partial, hostCount, placementRejections, instances }
     const rejections: HostRejection[] = all.map((r) => ({ host: r.host, nodename: r.nodename, by: r.by, reason: r.reason }))
     this.logger.warn({ summary, explanation }, 'no valid host')
-    // NOTE: the explanation rides along in the error's details for in-process callers; the NoValidHostError
-    // reviver keeps only hostCount, rejections and summary across a transport.
-    const details = { hostCount, rejections, summary, explanation }
-    return new NoValidHostError(details as ConstructorParameters<typeof NoValidHostError>[0])
+    // NOTE: the explanation rides along in the error's details, across a transport too: the conductor stores it in
+    // the instance action event, and a dry run answers "why not host X" from it.
+    return new NoValidHostError({ hostCount, rejections, summary, explanation })
   }
 
   private async selectForRebuild(request: RequestSpec, log: Logger): Promise<SchedulingResult> {

@@ -18,7 +18,7 @@ export interface SelectDestinationsResult {
 /**
  * Typed client of the scheduler service.
  *
- * Versions: 1.0 — `select_destinations`.
+ * Versions: 1.0 — `select_destinations`. 1.1 — `select_destinations` takes `dryRun`.
  */
 export class SchedulerRpcClient extends RpcClient {
   constructor(transport: Transport, timeoutMs = 120_000) {
@@ -28,9 +28,9 @@ export class SchedulerRpcClient extends RpcClient {
   /**
    * Picks and claims a host for each instance of the request (Nova `select_destinations`).
    * Rejects with a rebuilt `NoValidHostError` when not every instance fits (all or nothing: claims already
-   * made for the request are removed).
+   * made for the request are removed). With `dryRun` (since 1.1) nothing is claimed.
    */
-  selectDestinations(context: RequestContext, requestSpec: RequestSpec, options: { readonly returnAlternates: boolean }): Promise<SelectDestinationsResult> {
-    return this.call('select_destinations', { requestSpec, returnAlternates: options.returnAlternates }, context)
+  selectDestinations(context: RequestContext, requestSpec: RequestSpec, options: { readonly returnAlternates: boolean; readonly dryRun?: boolean }): Promise<SelectDestinationsResult> {
+    return this.call('select_destinations', { requestSpec, returnAlternates: options.returnAlternates, ...(options.dryRun ? { dryRun: true } : {}) }, context)
   }
 }

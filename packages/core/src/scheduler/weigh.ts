@@ -127,40 +127,40 @@ export function weighTable(weighers: readonly PreparedWeigher[], hosts: readonly
   const columns: WeighColumn[] = []
   for (const w of weighers) {
     const ctx = { options: w.options, state: w.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex }
+    const plugin = w.plugin
     const raw = new Float64Array(n)
-    const weigh = w.plugin.weigh
-    for (let i = 0; i < n; i++) {
-      const host = hosts[i] as HostState
-      let value: number
-      try {
-        value = weigh.call(w.plugin, host, request, ctx)
-      } catch (err) {
-        throw new ComputeError('PLUGIN', `scheduler plugin "${w.plugin.name}" failed on host ${host.host}: ${(err as Error)?.message ?? String(err)}`, {
-          cause: err,
-          details: { plugin: w.plugin.name, host: host.host },
-        })
-      }
-      if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw new ComputeError('PLUGIN', `scheduler plugin "${w.plugin.name}" returned ${String(value)} for host ${host.host} instead of a finite number`, { details: { plugin: w.plugin.name, host: host.host } })
-      }
-      raw[i] = value
+    let i = 0
+    try {
+      for (; i < n; i++) raw[i] = plugin.weigh(hosts[i] as HostState, request, ctx)
+    } catch (err) {
+      const host = (hosts[i] as HostState).host
+      throw new ComputeError('PLUGIN', `scheduler plugin "${plugin.name}" failed on host ${host}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { plugin: plugin.name, host } })
     }
-    const { minValue, maxValue } = w.plugin
-    const normalized = Float64Array.from(raw)
-    if (minValue !== undefined || maxValue !== undefined) {
-      const lo = minValue ?? Number.NEGATIVE_INFINITY
-      const hi = maxValue ?? Number.POSITIVE_INFINITY
-      for (let i = 0; i < n; i++) normalized[i] = Math.min(hi, Math.max(lo, normalized[i] as number))
+    const { minValue, maxValue } = plugin
+    const lo = minValue ?? Number.NEGATIVE_INFINITY
+    const hi = maxValue ?? Number.POSITIVE_INFINITY
+    const normalized = new Float64Array(n)
+    for (let j = 0; j < n; j++) {
+      const value = raw[j] as number
+      // NaN and ±Infinity fail here; a Float64Array turns anything else a weigher returns into NaN.
+      if (!Number.isFinite(value)) {
+        const host = (hosts[j] as HostState).host
+        const returned = plugin.weigh(hosts[j] as HostState, request, ctx)
+        throw new ComputeError('PLUGIN', `scheduler plugin "${plugin.name}" returned ${String(returned)} for host ${host} instead of a finite number`, { details: { plugin: plugin.name, host } })
+      }
+      normalized[j] = value < lo ? lo : value > hi ? hi : value
     }
     normalizeInPlace(normalized, minValue, maxValue)
     const multiplier = new Float64Array(n)
-    const key = w.plugin.aggregateMultiplierKey
-    for (let i = 0; i < n; i++) {
-      const m = hostMultiplier(hosts[i] as HostState, key, w.multiplier)
-      multiplier[i] = m
-      totals[i] = (totals[i] as number) + (normalized[i] as number) * m
+    const key = plugin.aggregateMultiplierKey
+    const fallback = w.multiplier
+    for (let j = 0; j < n; j++) {
+      const host = hosts[j] as HostState
+      const m = host.aggregates.length === 0 ? fallback : hostMultiplier(host, key, fallback)
+      multiplier[j] = m
+      totals[j] = (totals[j] as number) + (normalized[j] as number) * m
     }
-    columns.push({ weigher: w.plugin.name, raw, normalized, multiplier })
+    columns.push({ weigher: plugin.name, raw, normalized, multiplier })
   }
   return { hosts, totals, columns }
 }

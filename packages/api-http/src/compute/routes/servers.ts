@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ComputeError, STATUS_TO_VM_STATES, type ComputeApi, type CreateServerRequest, type InjectedFile, type Policy, type RequestedNetwork, type Server, type ServerListFilters, type ServerUpdate } from '@novum/core'
+import { ComputeError, STATUS_TO_VM_STATES, type ComputeApi, type CreateServerRequest, type InjectedFile, type Policy, type RequestedNetwork, type Server, type ServerGroupService, type ServerListFilters, type ServerUpdate } from '@novum/core'
 import { contextOf } from '../../common/auth.js'
 import { badRequest, forbidden, HttpError, notFound } from '../../common/http-error.js'
 import type { ComputeRoutesFactory } from '../compute-app.js'
@@ -29,6 +29,7 @@ const V2_57 = mv('2.57')
 const V2_58 = mv('2.58')
 const V2_62 = mv('2.62')
 const V2_66 = mv('2.66')
+const V2_71 = mv('2.71')
 const V2_73 = mv('2.73')
 const V2_74 = mv('2.74')
 const V2_75 = mv('2.75')
@@ -48,6 +49,8 @@ const NOT_YET_ACTIONS: ReadonlySet<string> = new Set([
 export interface ServerRouteServices {
   readonly compute: ComputeApi
   readonly policy: Policy
+  /** For the 2.71 `server_groups` of a server (an empty list without it). */
+  readonly serverGroups?: ServerGroupService
 }
 
 interface ServerBody {
@@ -178,6 +181,12 @@ export function serverRoutes(services: ServerRouteServices): ComputeRoutesFactor
         isAdmin: ctx.isAdmin,
         reduced,
       })
+    }
+
+    /** Nova 2.71: a server's show (and update) lists the uuids of its server groups. */
+    const withGroups = async (request: FastifyRequest, view: Record<string, unknown>, uuid: string): Promise<Record<string, unknown>> => {
+      if (request.microversion < V2_71) return view
+      return { ...view, server_groups: services.serverGroups ? await services.serverGroups.groupsOfServer(uuid) : [] }
     }
 
     const list = async (request: FastifyRequest, detail: boolean) => {
@@ -382,7 +391,7 @@ export function serverRoutes(services: ServerRouteServices): ComputeRoutesFactor
         app.post('/servers', create)
         app.get('/servers/:server_id', async (request) => {
           const server = await compute.getServer(contextOf(request), serverId(request))
-          return { server: detailOf(request, server) }
+          return { server: await withGroups(request, detailOf(request, server), server.uuid) }
         })
         app.put('/servers/:server_id', async (request) => {
           const version = request.microversion
@@ -396,7 +405,7 @@ export function serverRoutes(services: ServerRouteServices): ComputeRoutesFactor
             ...(s.hostname !== undefined ? { hostname: s.hostname } : {}),
           }
           const server = await compute.updateServer(contextOf(request), serverId(request), update)
-          return { server: detailOf(request, server, version < V2_75) }
+          return { server: await withGroups(request, detailOf(request, server, version < V2_75), server.uuid) }
         })
         app.delete('/servers/:server_id', async (request, reply) => {
           await compute.deleteServer(contextOf(request), serverId(request))

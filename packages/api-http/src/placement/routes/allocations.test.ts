@@ -56,6 +56,18 @@ describe('Placement allocations', () => {
     expect((await env.call({ url: `/allocations/${consumer}` })).json()).toEqual({ allocations: {} })
   })
 
+  it('keeps a consumer’s type when an older client rewrites its allocations', async () => {
+    const consumer = testUuid()
+    await put(consumer, '1.38', { allocations: { [rp]: { resources: { VCPU: 1 } } }, project_id: 'p', user_id: 'u', consumer_generation: null, consumer_type: 'MIGRATION' })
+    expect((await put(consumer, '1.28', { allocations: { [rp]: { resources: { VCPU: 2 } } }, project_id: 'p', user_id: 'u', consumer_generation: 1 })).statusCode).toBe(204)
+    expect((await env.call({ url: `/allocations/${consumer}`, version: '1.38' })).json()).toMatchObject({ consumer_type: 'MIGRATION', consumer_generation: 2 })
+    const untyped = testUuid()
+    await put(untyped, '1.28', { allocations: { [rp]: { resources: { VCPU: 1 } } }, project_id: 'p', user_id: 'u', consumer_generation: null })
+    expect((await env.call({ url: `/allocations/${untyped}`, version: '1.38' })).json().consumer_type).toBe('unknown')
+    await env.call({ method: 'DELETE', url: `/allocations/${consumer}` })
+    await env.call({ method: 'DELETE', url: `/allocations/${untyped}` })
+  })
+
   it('takes the list form before 1.12 and fills in the incomplete consumer before 1.8', async () => {
     const consumer = testUuid()
     const res = await put(consumer, '1.0', { allocations: [{ resource_provider: { uuid: rp }, resources: { VCPU: 1 } }] })

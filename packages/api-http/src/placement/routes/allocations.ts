@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import type { PlacementService, PutAllocationsRequest } from '@novum/core'
+import type { ConsumerRecord, PlacementService, PutAllocationsRequest } from '@novum/core'
 import { PlacementError, placementBadRequest } from '../errors.js'
 import { requireVersion } from '../microversion.js'
 import { canonicalUuid, isUuidLike } from '../query.js'
@@ -47,7 +47,7 @@ function postSchema(minor: number) {
  */
 async function toRequests(placement: PlacementService, minor: number, bodies: Readonly<Record<string, ConsumerBody>>): Promise<Record<string, PutAllocationsRequest>> {
   const consumers = Object.keys(bodies)
-  const existing = minor < 28 || minor < 38 ? await placement.getConsumers(consumers) : new Map()
+  const existing = minor < 38 ? await placement.getConsumers(consumers) : new Map<string, ConsumerRecord>()
   const out: Record<string, PutAllocationsRequest> = {}
   for (const [consumer, body] of Object.entries(bodies)) {
     const allocations: Record<string, { resources: Resources }> = {}

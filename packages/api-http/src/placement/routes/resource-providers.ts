@@ -1,4 +1,4 @@
-import { isValidResourceClass, type ListProvidersFilter, type PlacementService } from '@novum/core'
+import { isValidResourceClass, STANDARD_TRAITS, type ListProvidersFilter, type PlacementService } from '@novum/core'
 import { PLACEMENT_ERROR_CODES, PlacementError, placementBadRequest } from '../errors.js'
 import { canonicalUuid, lastOf, parseMemberOf, parseRequired, parseResources } from '../query.js'
 import { authorize, bodyOf, checkAccept, noContent, param, providerView, queryOf, requireJson, type PlacementRoutes } from '../route-support.js'
@@ -11,9 +11,11 @@ const POLICY = 'placement:resource_providers'
  * Placement answers `No such trait(s)` for them.
  */
 export async function missingTraits(placement: PlacementService, names: readonly string[]): Promise<string[]> {
-  if (names.length === 0) return []
-  const known = new Set(await placement.listTraits({ names }))
-  return [...new Set(names)].filter((n) => !known.has(n))
+  // Standard (os-traits) names always exist; only others need a look at the database.
+  const others = [...new Set(names)].filter((n) => !STANDARD_TRAITS.has(n))
+  if (others.length === 0) return []
+  const known = new Set(await placement.listTraits({ names: others }))
+  return others.filter((n) => !known.has(n))
 }
 
 /** A 404 for an unknown provider, in Placement's words. */
