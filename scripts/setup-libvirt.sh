@@ -80,14 +80,14 @@ running() {
 if alive /run/virtlogd.pid || running virtlogd; then
   step "virtlogd running"
 else
-  virtlogd -d
+  virtlogd -d 9>&- # the daemons must not inherit the lock's descriptor, or they hold it for ever
   step "virtlogd started"
 fi
 if alive /run/libvirtd.pid || running libvirtd; then
   step "libvirtd running"
 else
   rm -f "$SOCKET"
-  libvirtd -d
+  libvirtd -d 9>&-
   step "libvirtd started"
 fi
 deadline=$(($(date +%s) + WAIT_SECONDS))
@@ -112,6 +112,7 @@ else
   fi
   [[ -n $abi ]] || die "cannot resolve the package behind linux-image-cloud-amd64"
   work=$(mktemp -d /tmp/novum-guest-build.XXXXXX)
+  chmod 0755 "$work" # apt-get download runs as _apt
   trap 'rm -rf "$work"' EXIT
   (cd "$work" && apt-get download -qq "$abi" >/dev/null)
   step "downloaded $abi"

@@ -100,6 +100,8 @@ async function runSupervisor(options: MultiNodeOptions): Promise<void> {
     return stopping
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal, 0))
+  // Started with an IPC channel (a test harness, a process manager): stop everything when that parent goes away.
+  if (process.send) process.on('disconnect', () => void shutdown('parent gone', 0))
   process.on('SIGUSR2', () => {
     const names = supervisor.startStopped()
     supervisor.say(names.length ? `SIGUSR2: starting ${names.join(', ')} again` : 'SIGUSR2: every service is running')

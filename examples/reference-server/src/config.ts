@@ -25,6 +25,12 @@ export interface ReferenceServerOptions {
   readonly reportIntervalSec: number
   /** Scheduler filters in order (Nova `enabled_filters`). */
   readonly schedulerFilters: readonly string[] | null
+  /** Scheduler weighers and multipliers (`RamWeigher=1,AcmeCostWeigher=5`); replaces the defaults when given. */
+  readonly schedulerWeighers: Readonly<Record<string, number>> | null
+  /** Modules whose exported scheduler plugins are registered (e.g. `@novum/example-custom-filter`). */
+  readonly schedulerPlugins: readonly string[]
+  /** A JSON file with the scheduler configuration (`SchedulerConfig`: filters, weighers, pluginOptions, …); flags win. */
+  readonly schedulerConfigFile: string | null
   /** The virt driver: `fake` (simulated hosts) or a driver package, `libvirt` or `lxc` (one real host). */
   readonly driver: string
   /** The compute host name when a real driver runs (one host). */
@@ -63,6 +69,9 @@ export function buildCommand(): Command {
     .addOption(new Option('--container <kind>', 'DI wiring').env('NOVUM_CONTAINER').default('inversify').choices(['none', 'inversify', 'tsyringe']))
     .addOption(new Option('--report-interval <sec>', 'seconds between compute heartbeats').env('NOVUM_REPORT_INTERVAL').default(10).argParser(int('--report-interval')))
     .addOption(new Option('--scheduler-filters <list>', 'comma-separated scheduler filters, in order').env('NOVUM_SCHEDULER_FILTERS'))
+    .addOption(new Option('--scheduler-weighers <list>', 'comma-separated scheduler weighers with multipliers, e.g. RamWeigher=1,CpuWeigher=1').env('NOVUM_SCHEDULER_WEIGHERS'))
+    .addOption(new Option('--scheduler-plugins <modules>', 'comma-separated modules whose exported scheduler plugins are registered').env('NOVUM_SCHEDULER_PLUGINS'))
+    .addOption(new Option('--scheduler-config <file>', 'JSON file with the scheduler configuration (filters, weighers, pluginOptions, …)').env('NOVUM_SCHEDULER_CONFIG'))
     .addOption(new Option('--driver <name>', 'virt driver: fake, or a driver package (libvirt, lxc); settings come from NOVUM_DRIVER_<KEY>').env('NOVUM_DRIVER').default('fake'))
     .addOption(new Option('--compute-host <name>', 'compute host name for a real driver').env('NOVUM_COMPUTE_HOST').default(hostname()))
 }
@@ -72,7 +81,14 @@ export function parseOptions(argv: readonly string[], cwd = process.cwd()): Refe
   const cmd = buildCommand()
   cmd.parse([...argv], { from: 'user' })
   const o = cmd.opts<Record<string, unknown>>()
-  const filters = typeof o.schedulerFilters === 'string' ? o.schedulerFilters.split(',').map((s) => s.trim()).filter(Boolean) : null
+  const list = (v: unknown): string[] | null => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : null)
+  const filters = list(o.schedulerFilters)
+  const weighers = list(o.schedulerWeighers)?.map((entry): [string, number] => {
+    const [name, multiplier] = entry.split('=').map((s) => s.trim())
+    const n = Number(multiplier ?? '1')
+    if (!name || !Number.isFinite(n)) throw new InvalidArgumentError(`--scheduler-weighers entries must be Name=multiplier, got "${entry}"`)
+    return [name, n]
+  })
   return {
     dataDir: resolve(cwd, String(o.dataDir)),
     bind: String(o.bind),
@@ -89,6 +105,9 @@ export function parseOptions(argv: readonly string[], cwd = process.cwd()): Refe
     container: o.container as ReferenceServerOptions['container'],
     reportIntervalSec: Number(o.reportInterval),
     schedulerFilters: filters,
+    schedulerWeighers: weighers ? Object.fromEntries(weighers) : null,
+    schedulerPlugins: list(o.schedulerPlugins) ?? [],
+    schedulerConfigFile: typeof o.schedulerConfig === 'string' ? resolve(cwd, o.schedulerConfig) : null,
     driver: String(o.driver),
     computeHost: String(o.computeHost),
     driverSettings: driverSettingsFromEnv(process.env),

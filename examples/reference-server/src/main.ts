@@ -1,6 +1,10 @@
 import { ComputeError } from '@novum/core'
 import { parseOptions } from './config.js'
+import { runDryRunCommand } from './dry-run.js'
 import { startReferenceServer } from './server.js'
+
+// `novum-server dry-run …` asks a running server where a server would land (see dry-run.ts).
+if (process.argv[2] === 'dry-run') process.exit(await runDryRunCommand(process.argv.slice(3)))
 
 const options = parseOptions(process.argv.slice(2))
 const started = performance.now()

@@ -9,6 +9,7 @@ import { createInversifyResolver } from '@novum/di-inversify'
 import { createTsyringeResolver } from '@novum/di-tsyringe'
 import pino from 'pino'
 import type { ReferenceServerOptions } from './config.js'
+import { loadSchedulerSetup } from './scheduler-config.js'
 
 /** The running reference server: where it listens and how to log in. */
 export interface RunningReferenceServer {
@@ -101,13 +102,15 @@ export async function startReferenceServer(options: ReferenceServerOptions, logg
     return { host: o.computeHost, driver }
   }
   const computeHosts = options.driver === 'fake' ? fakeHosts(options) : [await realHost(options, log)]
+  const scheduler = await loadSchedulerSetup(options)
   const resolver = options.container === 'inversify' ? createInversifyResolver : options.container === 'tsyringe' ? createTsyringeResolver : undefined
   const deployment = createDeployment(
     {
       database: { kind: 'sqlite', filename: join(options.dataDir, 'novum.sqlite') },
       computeHosts,
       compute: { reportIntervalMs: options.reportIntervalSec * 1000 },
-      ...(options.schedulerFilters ? { scheduler: { filters: options.schedulerFilters } } : {}),
+      ...(scheduler.config ? { scheduler: scheduler.config } : {}),
+      ...(scheduler.plugins.length ? { schedulerPlugins: scheduler.plugins } : {}),
       logger: log,
     },
     resolver ? { resolver } : {},

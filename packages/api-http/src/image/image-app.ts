@@ -8,6 +8,7 @@ import { badRequest, HttpError } from '../common/http-error.js'
 import { TokenCache } from '../common/token-cache.js'
 import { keystoneErrorBody } from '../identity/identity-errors.js'
 import { STATUS_TEXT } from '../common/status-text.js'
+import { registerImageUploadRoutes } from './image-upload-routes.js'
 
 /** Glance Zed's image API versions, newest first (`GET /`). */
 const GLANCE_VERSIONS: readonly string[] = ['2.16', '2.15', '2.14', '2.13', '2.12', '2.11', '2.10', '2.9', '2.8', '2.7', '2.6', '2.5', '2.4', '2.3', '2.2', '2.1', '2.0']
@@ -73,6 +74,8 @@ export interface ImageAppOptions extends LoggingOptions {
   readonly identityUri: string | ((request: FastifyRequest) => string)
   /** Glance `public_endpoint`; links use the request's Host otherwise. */
   readonly publicUrl?: string
+  /** Where uploaded image data is stored (Glance `filesystem_store_datadir`). @default `<os.tmpdir()>/novum-image-data` (tests and demos only) */
+  readonly dataDir?: string
 }
 
 const STATUSES: ReadonlySet<string> = new Set(['queued', 'saving', 'active', 'killed', 'deleted', 'deactivated', 'uploading', 'importing'])
@@ -87,7 +90,8 @@ function single(query: Record<string, unknown>, key: string): string | undefined
 /**
  * The Image API (Glance v2 subset, port 9292): `GET /` (300 with the version list), `GET /versions`,
  * `GET /v2/images` (paged with `limit`/`marker`, filters `name`, `status`, `visibility`, `owner`) and
- * `GET /v2/images/{id}`, behind `X-Auth-Token`.
+ * `GET /v2/images/{id}`, plus `POST /v2/images` and the data routes `PUT`/`GET /v2/images/{id}/file`
+ * ({@link registerImageUploadRoutes}), behind `X-Auth-Token`.
  */
 export function createImageApp(options: ImageAppOptions): FastifyInstance {
   const app = createBaseApp({ ...options, errorBody: glanceErrorBody })
@@ -104,6 +108,7 @@ export function createImageApp(options: ImageAppOptions): FastifyInstance {
   const auth = createAuthHook({ validator: options.tokens, cache, identityUri: options.identityUri })
   void app.register(async (v2) => {
     v2.addHook('onRequest', auth)
+    registerImageUploadRoutes(v2, { images: options.images, ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) })
     v2.get('/v2/images', async (request) => {
       const query = (request.query ?? {}) as Record<string, unknown>
       const limitRaw = single(query, 'limit')

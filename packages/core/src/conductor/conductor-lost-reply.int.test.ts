@@ -71,7 +71,7 @@ describe('ConductorManager.scheduleAndBuildInstances when the scheduler reply is
     expect(await tdb.db.selectFrom('allocations').selectAll().execute()).toEqual([])
   })
 
-  it('with retryLostSchedulerReply, gives back the first claims and asks the scheduler again', async () => {
+  it('with retryLostSchedulerReply, asks again; claims the lost answer made are given back before a last attempt', async () => {
     let calls = 0
     await transports[2]!.listen({ topic: SCHEDULER_TOPIC, server: 'flaky' }, {
       select_destinations: async (args): Promise<SelectDestinationsResult> => {
@@ -92,13 +92,40 @@ describe('ConductorManager.scheduleAndBuildInstances when the scheduler reply is
     })
     const { context, instances, requestSpec } = await seedBuildingInstances(tdb.db, { count: 2, flavor: { vcpus: 1, memoryMb: 512, rootGb: 1 } })
     await retrying.scheduleAndBuildInstances(context, { requestSpec, adminPassword: null })
-    expect(calls).toBe(2)
+    // 1: claimed, reply lost; 2: trips over the first claims (consumer generation conflict); 3: claims afresh
+    expect(calls).toBe(3)
     for (const i of instances) {
       const row = await tdb.db.selectFrom('instances').select(['vm_state', 'task_state', 'host']).where('uuid', '=', i.uuid).executeTakeFirstOrThrow()
       expect(row).toEqual({ vm_state: 'building', task_state: 'scheduling', host: 'host-a' })
       expect(Object.values((await placement.getAllocations(i.uuid)).allocations)[0]?.resources).toEqual({ VCPU: 1, MEMORY_MB: 512, DISK_GB: 1 })
     }
     expect(await tdb.db.selectFrom('instance_faults').selectAll().execute()).toEqual([])
+  })
+
+  it('with retryLostSchedulerReply, a request lost before the scheduler saw it is simply sent again', async () => {
+    let calls = 0
+    await transports[2]!.listen({ topic: SCHEDULER_TOPIC, server: 'lost' }, {
+      select_destinations: async (args): Promise<SelectDestinationsResult> => {
+        calls++
+        if (calls === 1) throw new ComputeError('TRANSPORT', 'connection lost before the request arrived')
+        const spec = args.requestSpec as RequestSpec
+        const [candidate] = (await placement.getAllocationCandidates({ groups: [{ suffix: '', resources: { VCPU: 1, MEMORY_MB: 512, DISK_GB: 1 } }] })).allocationRequests
+        const node = await tdb.db.selectFrom('compute_nodes').select(['uuid']).executeTakeFirstOrThrow()
+        for (const uuid of spec.instanceUuids) {
+          await placement.putAllocations(uuid, { allocations: candidate!.allocations, projectId: spec.projectId, userId: spec.userId, consumerGeneration: null })
+        }
+        const selection: Selection = {
+          serviceHost: 'host-a', nodename: 'host-a', computeNodeUuid: node.uuid, allocationRequest: { allocations: candidate!.allocations },
+          allocationRequestVersion: '1.36', availabilityZone: null,
+        }
+        return { selections: spec.instanceUuids.map(() => [selection]), explanation: {} }
+      },
+    })
+    const { context, instances, requestSpec } = await seedBuildingInstances(tdb.db, { flavor: { vcpus: 1, memoryMb: 512, rootGb: 1 } })
+    await retrying.scheduleAndBuildInstances(context, { requestSpec, adminPassword: null })
+    expect(calls).toBe(2)
+    const row = await tdb.db.selectFrom('instances').select(['host', 'vm_state']).where('uuid', '=', instances[0]!.uuid).executeTakeFirstOrThrow()
+    expect(row).toEqual({ host: 'host-a', vm_state: 'building' })
   })
 
   it('with retryLostSchedulerReply, does not ask again after a real scheduling failure', async () => {

@@ -9,6 +9,7 @@ import type { Selection, SelectionList } from '../model/selection.js'
 import { Notifier } from '../notifications/notifier.js'
 import { computeTaskPayload, faultFromError } from '../notifications/payloads.js'
 import type { ConsumerAllocations, Inventory, PlacementClient } from '../placement/placement-client.js'
+import { isConsumerGenerationConflict } from '../placement/placement-service.js'
 import { SchedulerRpcClient } from '../scheduler/scheduler-rpc.js'
 import type { Notification, RpcListener, Transport } from '../transport/transport.js'
 import { isoNow, systemClock, type Clock } from '../util/clock.js'
@@ -46,9 +47,10 @@ export interface ConductorManagerOptions {
   /** Timeout of `select_destinations` (Nova `long_rpc_timeout`). @default 1800000 */
   readonly schedulerTimeoutMs?: number
   /**
-   * Ask the scheduler once more when its reply was lost to the transport (`TRANSPORT`: the broker connection dropped
-   * while the conductor waited), after giving back any claim the first answer made; the second attempt waits for
-   * the connection to return. Without it (Nova's behaviour) such a build goes to ERROR. @default false
+   * Ask the scheduler again when its reply was lost to the transport (`TRANSPORT`: the broker connection dropped while
+   * the conductor waited). The second request waits for the connection to return; if it trips over claims the lost
+   * answer had made (a consumer generation conflict), those are given back and the scheduler is asked a last time.
+   * Without it (Nova's behaviour) such a build goes to ERROR. @default false
    */
   readonly retryLostSchedulerReply?: boolean
 }
@@ -413,15 +415,24 @@ export class ConductorManager {
   }
 
   private async selectDestinations(context: RequestContext, requestSpec: RequestSpec) {
+    const ask = () => this.scheduler.selectDestinations(context, requestSpec, { returnAlternates: true })
     try {
-      return await this.scheduler.selectDestinations(context, requestSpec, { returnAlternates: true })
+      return await ask()
     } catch (err) {
       if (!this.retryLostSchedulerReply || !ComputeError.is(err, 'TRANSPORT')) throw err
       this.logger.warn({ err, req_id: context.requestId, instances: requestSpec.instanceUuids }, `the scheduler's reply was lost (${err.message}); asking again`)
-      // NOTE: the scheduler may have claimed before its reply was lost. A scheduler still working on the first request
-      // when the second arrives could claim twice; the broker outage that loses a reply normally outlasts that work.
+    }
+    // NOTE: ask again before touching Placement. The scheduler may still be placing the first request when the
+    // connection drops, and a claim it made after ours were given back would leak. The second request leaves only once
+    // the connection is back, long after the first one is done.
+    try {
+      return await ask()
+    } catch (err) {
+      if (!isConsumerGenerationConflict(err)) throw err
+      // The first request did claim: its claims are what the second tripped over. Give them back, and ask a last time.
+      this.logger.info({ req_id: context.requestId, instances: requestSpec.instanceUuids }, 'the lost reply had claimed in Placement; giving those claims back')
       for (const uuid of requestSpec.instanceUuids) await this.placement.deleteAllocations(uuid).catch(() => undefined)
-      return await this.scheduler.selectDestinations(context, requestSpec, { returnAlternates: true })
+      return await ask()
     }
   }
 

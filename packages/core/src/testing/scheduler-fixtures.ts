@@ -1,6 +1,9 @@
 import type { HostState } from '../model/host-state.js'
 import type { RequestServerGroup, RequestSpec } from '../model/request-spec.js'
 import type { FilterResult, HostFilter } from '../scheduler/filter.js'
+import { createSchedulerProfile } from '../scheduler/profile.js'
+import { createRegistry, type SchedulerPlugin } from '../scheduler/registry.js'
+import type { RequestFilter } from '../scheduler/request-filter.js'
 import { type WeighedHost, weighHosts } from '../scheduler/weigh.js'
 import type { HostWeigher } from '../scheduler/weigher.js'
 import { makeFlavor, makeImageMeta } from './make-instance.js'
@@ -170,4 +173,29 @@ export interface RunWeigherOptions<Options> {
 export function runWeigher<Options, State>(weigher: HostWeigher<Options, State>, hosts: readonly HostState[], request: RequestSpec, options: RunWeigherOptions<Options> = {}): WeighedHost[] {
   const prepared = { plugin: weigher, options: options.options ?? weigher.defaultOptions, state: undefined, multiplier: options.multiplier ?? weigher.defaultMultiplier ?? 1 }
   return weighHosts([prepared], hosts, request, { instanceUuid: request.instanceUuids[0] ?? null, instanceIndex: 0 })
+}
+
+/**
+ * Validates a plugin's options exactly as a deployment does at start-up (ajv against `optionsSchema`, schema
+ * defaults applied, `defaultOptions` when none are given) and returns them; invalid options throw the deployment's
+ * `ComputeError('INVALID')`, e.g. `invalid options for scheduler plugin "AcmeLabelFilter": options must have
+ * required property 'hostLabels'`.
+ *
+ * @example
+ * ```ts
+ * expect(validatePluginOptions(AcmeCostWeigher, { hourlyCost: {} })).toEqual({ hourlyCost: {}, defaultCost: 1 })
+ * ```
+ */
+export function validatePluginOptions<Options>(plugin: HostFilter<Options, never> | HostWeigher<Options, never> | RequestFilter<Options>, options?: unknown): Options {
+  const p = plugin as SchedulerPlugin
+  const registry = createRegistry().register(p)
+  const config = {
+    filters: registry.filter(p.name) ? [p.name] : [],
+    weighers: registry.weigher(p.name) ? { [p.name]: 1 } : {},
+    requestFilters: registry.requestFilter(p.name) ? [p.name] : [],
+    ...(options !== undefined ? { pluginOptions: { [p.name]: options } } : {}),
+  }
+  const profile = createSchedulerProfile(registry, config)
+  const configured = profile.filters[0] ?? profile.weighers[0] ?? profile.requestFilters[0]
+  return configured?.options as Options
 }

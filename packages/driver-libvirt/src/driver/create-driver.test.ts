@@ -40,7 +40,7 @@ describe(libvirtConfigFromSettings.name, () => {
     })
   })
 
-  it.each([
+  it.each<{ settings: Record<string, string>; message: RegExp }>([
     { settings: { sockt_path: '/x' }, message: /unknown libvirt driver setting "sockt_path" \(known: uri, socket_path/ },
     { settings: { domain_type: 'xen' }, message: /domain_type must be qemu or kvm, got "xen"/ },
     { settings: { reserved_host_memory_mb: 'lots' }, message: /reserved_host_memory_mb must be a non-negative number, got "lots"/ },

@@ -3,6 +3,9 @@
  * `test:///default` through the daemon for calls without guests and events, `qemu:///system` for the host's facts
  * and definitions (no guest is started here).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { ComputeError } from '@novum/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { libvirtSkipReason, virsh } from '../testing/test-guest.js'
@@ -31,7 +34,7 @@ describe.skipIf(skip !== undefined)('LibvirtClient against libvirtd', () => {
     })
 
     it('opens the test driver and lists its default domain, as virsh does', async () => {
-      expect((await client.call('CONNECT_GET_TYPE')).type).toBe('Test')
+      expect((await client.call('CONNECT_GET_TYPE')).type).toBe('TEST')
       expect((await client.call('CONNECT_GET_URI')).uri).toBe('test:///default')
       const { domains } = await client.call('CONNECT_LIST_ALL_DOMAINS', { need_results: 1, flags: 0 })
       const oracle = (await virsh(['list', '--all', '--name'], 'test:///default')).split('\n').filter(Boolean)
@@ -144,16 +147,21 @@ describe.skipIf(skip !== undefined)('LibvirtClient against libvirtd', () => {
       expect(err).toBeInstanceOf(LibvirtError)
       expect(ComputeError.is(err, 'VIRT')).toBe(true)
       expect((err as LibvirtError).libvirtCode).toBe(VirErrorCode.VIR_ERR_NO_DOMAIN)
-      const oracle = await virsh(['dominfo', `${PREFIX}absent`]).then(
-        () => '',
-        (e: Error) => e.message,
-      )
-      expect(oracle).toContain((err as Error).message)
-      const invalid = await client.call('DOMAIN_DEFINE_XML_FLAGS', { xml: '<domain type="qemu"><name>x</name></domain>', flags: 1 }).then(
+      // virsh words lookups itself; a definition error shows libvirt's own message, the same one we decode
+      const badXml = "<domain type='qemu'><name>x</name><memory>nonsense</memory></domain>"
+      const invalid = await client.call('DOMAIN_DEFINE_XML_FLAGS', { xml: badXml, flags: 0 }).then(
         () => null,
         (e: unknown) => e,
       )
       expect(invalid).toBeInstanceOf(LibvirtError)
+      const file = join(await mkdtemp(join(tmpdir(), 'novum-virsh-')), 'bad.xml')
+      await writeFile(file, badXml)
+      const oracle = await virsh(['define', file]).then(
+        () => '',
+        (e: Error) => e.message,
+      )
+      await rm(dirname(file), { recursive: true, force: true })
+      expect(oracle).toContain((invalid as Error).message)
       expect((invalid as LibvirtError).libvirtCodeName).toMatch(/^VIR_ERR_/)
     })
 

@@ -169,9 +169,9 @@ export class LibvirtClient {
     return this.options.socketPath ?? DEFAULT_SOCKET_PATH
   }
 
-  /** False once the connection is closed (by {@link LibvirtClient.close} or by the daemon). */
+  /** False once the connection is closing or closed (by {@link LibvirtClient.close}, `destroy()` or the daemon). */
   get isOpen(): boolean {
-    return this.open
+    return this.open && !this.closing
   }
 
   /** Counters of calls, messages and keepalives. */

@@ -1,0 +1,3 @@
+import { novumProject } from '../../vitest.shared.js'
+
+export default novumProject('custom-filter')
