@@ -70,6 +70,8 @@ export class ProviderCache {
   /** Trees in root order; node arrays are patched in place while no provider changes tree or parent. */
   private trees: { rootId: number; nodes: CachedProvider[] }[] | null = null
   private treeOf = new Map<number, { rootId: number; nodes: CachedProvider[] }>()
+  /** (count, sum of generations, max id) of the providers as of the last full check. */
+  private signature: string | null = null
 
   constructor(private readonly db: Queryable) {}
 
@@ -77,10 +79,24 @@ export class ProviderCache {
   clear(): void {
     this.entries.clear()
     this.trees = null
+    this.signature = null
   }
 
-  /** Reads the current generations, reloads what changed, and returns the snapshot. */
+  /**
+   * Reads the current generations, reloads what changed, and returns the snapshot.
+   *
+   * First it reads one aggregate row, (count, sum of generations, max id): generations only grow and ids are
+   * never reused, so while that row is unchanged no provider was created, deleted or changed, and the per-provider
+   * generation read is skipped.
+   */
   async snapshot(): Promise<ProviderSnapshot> {
+    if (this.signature !== null) {
+      const sig = await this.db
+        .selectFrom('resource_providers')
+        .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number>('generation').as('g'), eb.fn.max('id').as('m')])
+        .executeTakeFirstOrThrow()
+      if (signatureOf(Number(sig.n), Number(sig.g ?? 0), Number(sig.m ?? 0)) === this.signature) return { byId: this.entries, trees: this.treesNow() }
+    }
     const gens = await this.db.selectFrom('resource_providers').select(['id', 'generation']).orderBy('id').execute()
     const live = new Set<number>()
     const stale: number[] = []
@@ -95,6 +111,11 @@ export class ProviderCache {
       }
     }
     if (stale.length) await this.load(stale, stale.length === gens.length)
+    // The signature of what was read above; entries loaded since may be newer, which only makes the next check
+    // take the slow path once more.
+    let sum = 0
+    for (const g of gens) sum += Number(g.generation)
+    this.signature = signatureOf(gens.length, sum, gens.at(-1)?.id ?? 0)
     return { byId: this.entries, trees: this.treesNow() }
   }
 
@@ -218,4 +239,8 @@ export class ProviderCache {
       }
     }
   }
+}
+
+function signatureOf(count: number, generationSum: number, maxId: number): string {
+  return `${count}:${generationSum}:${maxId}`
 }
