@@ -12,7 +12,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   splitting: false,
-  noExternal: [/^@novum\/(core|api-http|transport-amqp)$/, 'commander', 'fastify', 'pino', 'kysely', 'rxjs', 'ajv', 'ajv-formats'],
+  noExternal: [/^@novum\/(core|api-http|transport-amqp)(\/.*)?$/, 'commander', 'fastify', 'pino', 'kysely', 'rxjs', 'ajv', 'ajv-formats'],
   external: ['better-sqlite3', 'pg', 'mysql2', 'amqplib', 'pino-pretty', '@novum/driver-libvirt', '@novum/driver-lxc'],
   esbuildOptions(options) {
     options.conditions = ['@novum/source', 'module', 'node']

@@ -118,7 +118,7 @@ async function measure(decide: () => Promise<unknown>, budgetMs: number, min: nu
 }
 
 /** Seeds `n` compute hosts straight into the database (services, compute nodes, root providers with inventories). */
-async function seedDatabase(db: NovumDb, n: number, options: { identical?: boolean } = {}): Promise<void> {
+export async function seedDatabase(db: NovumDb, n: number, options: { identical?: boolean } = {}): Promise<void> {
   const now = new Date().toISOString()
   const batch = 200
   for (let start = 0; start < n; start += batch) {

@@ -23,12 +23,12 @@ import { uuidToBytes } from '../src/driver/uuid.js'
 import { LibvirtClient } from '../src/protocol/client.js'
 import { DomainUndefineFlags } from '../src/protocol/libvirt-constants.js'
 import {
-  acquireGuestLock, countOccurrences, destroyDomainsWithPrefix, GUEST_MARKER, TEST_GUEST_CMDLINE, TEST_GUEST_DIR, testGuestImage, testGuestImageSource,
+  acquireGuestLock, countOccurrences, destroyDomainsWithPrefix, GUEST_MARKER, TEST_GUEST_CMDLINE, testGuestImage, testGuestImageSource,
 } from '../src/testing/test-guest.js'
 
 const run = promisify(execFile)
 const PREFIX = 'novumbench-'
-const ROUNDS = 5
+const ROUNDS = 7
 
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -70,7 +70,7 @@ export default defineBenchmark({
       const base = join(dir, 'driver', '_base')
       const image = testGuestImage()
 
-      const bare = { spawn: [] as number[], marker: [] as number[], teardown: [] as number[] }
+      const bare = { overlay: [] as number[], spawn: [] as number[], marker: [] as number[], teardown: [] as number[] }
       const drv = { spawn: [] as number[], marker: [] as number[], teardown: [] as number[] }
       const cli = { spawn: [] as number[], teardown: [] as number[] }
       for (let round = 0; round < ROUNDS; round++) {
@@ -81,7 +81,9 @@ export default defineBenchmark({
           const idir = join(dir, 'bare', uuid)
           await mkdir(idir, { recursive: true, mode: 0o755 })
           await chmod(join(dir, 'bare'), 0o755)
+          const tOverlay = performance.now()
           await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', join(base, image.id), join(idir, 'disk'), String(1024 ** 3)])
+          bare.overlay.push(performance.now() - tOverlay)
           const consoleLog = join(idir, 'console.log')
           const xml = buildDomainXml({
             name: `${PREFIX}bare-${round}`, uuid, type: 'qemu', memoryMb: 256, vcpus: 1,
@@ -89,7 +91,7 @@ export default defineBenchmark({
             disks: [{ path: join(idir, 'disk'), format: 'qcow2', target: 'vda' }], interfaces: [], consoleLogPath: consoleLog,
           })
           const t0 = performance.now()
-          const { dom } = await client.call('DOMAIN_DEFINE_XML_FLAGS', { xml, flags: 1 })
+          const { dom } = await client.call('DOMAIN_DEFINE_XML_FLAGS', { xml, flags: 0 })
           await client.call('DOMAIN_CREATE', { dom })
           const t1 = performance.now()
           await waitForMarker(consoleLog)
@@ -145,11 +147,15 @@ export default defineBenchmark({
         }
       }
       const ratio = median(drv.spawn) / median(bare.spawn)
+      const bareWithOverlay = bare.spawn.map((x, i) => x + bare.overlay[i]!)
+      const ratioWithOverlay = median(drv.spawn) / median(bareWithOverlay)
       figures.push(
         { figure: 'bare define+start (raw protocol client), median', value: median(bare.spawn), unit: 'ms', note: spread(bare.spawn) },
         { figure: 'virsh define + virsh start, median', value: median(cli.spawn), unit: 'ms', note: spread(cli.spawn) },
         { figure: 'driver spawn (lookup, overlay, XML, define, start), median', value: median(drv.spawn), unit: 'ms', note: spread(drv.spawn) },
-        { figure: 'driver spawn / bare define+start', value: ratio, unit: '×', target: '≤ 1.05×', met: ratio <= 1.05, note: `driver adds ${(median(drv.spawn) - median(bare.spawn)).toFixed(0)} ms (qemu-img overlay and lookups)` },
+        { figure: 'driver spawn / bare define+start', value: ratio, unit: '×', target: '≤ 1.05×', met: ratio <= 1.05, note: `driver − bare = ${(median(drv.spawn) - median(bare.spawn)).toFixed(0)} ms; the driver also writes the overlay and looks the domain up` },
+        { figure: 'bare `qemu-img create` overlay (the driver writes it in-process), median', value: median(bare.overlay), unit: 'ms', note: spread(bare.overlay) },
+        { figure: 'driver spawn / bare (overlay + define + start)', value: ratioWithOverlay, unit: '×', target: '≤ 1.05×', met: ratioWithOverlay <= 1.05, note: 'the same work done bare' },
         { figure: 'bare start → console marker (guest boot), median', value: median(bare.marker) / 1000, unit: 's', note: spread(bare.marker.map((x) => x / 1000), 1) },
         { figure: 'driver spawn → console marker (guest boot), median', value: median(drv.marker) / 1000, unit: 's', note: spread(drv.marker.map((x) => x / 1000), 1) },
         { figure: 'bare destroy+undefine, median', value: median(bare.teardown), unit: 'ms', note: spread(bare.teardown) },

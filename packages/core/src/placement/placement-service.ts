@@ -684,18 +684,12 @@ export class PlacementService implements PlacementClient {
     return this.withRetries(() =>
       this.write(async (trx) => {
         const rows = await trx.selectFrom('allocations').select(['resource_provider_id']).where('consumer_id', '=', consumerUuid).execute()
-        if (rows.length === 0) {
-          await trx.deleteFrom('consumers').where('uuid', '=', consumerUuid).execute()
-          return false
-        }
-        const providers = await trx
-          .selectFrom('resource_providers')
-          .select(['id', 'uuid', 'generation'])
-          .where('id', 'in', [...new Set(rows.map((r) => r.resource_provider_id))])
-          .execute()
-        await this.bumpGenerations(trx, providers)
-        await trx.deleteFrom('allocations').where('consumer_id', '=', consumerUuid).execute()
+        // NOTE: the delete first: a concurrent release of the same consumer waits on its rows and then deletes none,
+        // so only one of them moves the generations.
+        const deleted = rows.length === 0 ? 0 : affected(await trx.deleteFrom('allocations').where('consumer_id', '=', consumerUuid).executeTakeFirst())
         await trx.deleteFrom('consumers').where('uuid', '=', consumerUuid).execute()
+        if (deleted === 0) return false
+        await this.incrementGenerations(trx, rows.map((r) => r.resource_provider_id))
         return true
       }),
     )
@@ -927,6 +921,23 @@ export class PlacementService implements PlacementClient {
           .executeTakeFirst(),
       )
       if (n !== part.length) throw new RetryWrite(`resource provider(s) ${part.map((p) => p.uuid).join(', ')} changed while allocating`)
+    }
+  }
+
+  /**
+   * Moves every provider's generation by one, unconditionally. A release needs no capacity check, so instead of a
+   * compare-and-swap that fails (and retries) whenever another release of the same provider commits first, the row
+   * locks queue concurrent releases: all succeed, each moving the generation exactly once. Rows are locked in id order.
+   */
+  private async incrementGenerations(trx: Queryable, providerIds: readonly number[]): Promise<void> {
+    const sorted = [...new Set(providerIds)].sort((a, b) => a - b)
+    const now = isoNow(this.clock)
+    for (const part of chunks(sorted, 500)) {
+      await trx
+        .updateTable('resource_providers')
+        .set((eb) => ({ generation: eb('generation', '+', 1), updated_at: now }))
+        .where('id', 'in', part)
+        .execute()
     }
   }
 

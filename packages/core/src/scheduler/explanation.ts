@@ -169,7 +169,9 @@ export function explainHost(explanation: SchedulingExplanation, host: string): H
     const failure = explanation.instances.flatMap((i) => i.claimFailures).find(matches2(host, seen.uuid))
     if (failure) return rejected(host, 'Placement', `claim failed: ${failure.reason}`)
     const weight = seen.weight ?? 0
-    const rank = passing.filter((h) => h !== seen && (h.weight ?? 0) > weight).length + 1
+    // Heavier hosts rank first; among equals, the explanation's order (the scheduler's tie-break) decides.
+    const at = passing.indexOf(seen)
+    const rank = passing.filter((h, i) => h !== seen && ((h.weight ?? 0) > weight || ((h.weight ?? 0) === weight && i < at))).length + 1
     const best = passing.reduce((m, h) => Math.max(m, h.weight ?? Number.NEGATIVE_INFINITY), Number.NEGATIVE_INFINITY)
     const alternate = explanation.instances.some((i) => i.alternates.includes(seen.uuid))
     const ranked = `ranked ${rank} of ${passing.length} with weight ${round(weight)}${rank > 1 ? ` (best ${round(best)})` : ''}`

@@ -82,7 +82,8 @@ function metricsOf(text: string): Record<string, number> {
 /**
  * Builds `HostState`s from the database with a fixed number of queries, whatever the number of hosts (for up to
  * 5,000 nodes per call): compute node versions, their services, aggregates with metadata, instances per node and
- * the traits of their resource providers, all keyed on the requested node uuids, in one round trip; then the full
+ * the traits of their resource providers, keyed on the requested nodes and their hosts (or, when they are most of
+ * the cloud's nodes, whole tables filtered in memory); then the full
  * records of the nodes whose `updated_at` moved since the last call (parsed records are kept, as Nova's
  * `HostManager` keeps its `HostState`s). A service is up when it is not forced
  * down and its last heartbeat (`last_seen_up`, else `updated_at`, else `created_at`) is within
@@ -127,29 +128,53 @@ export class DatabaseHostStateSource implements HostStateSource {
     if (uuids.length === 0) return []
     const db = this.db
     const list = [...uuids]
-    const hostsOf = db.selectFrom('compute_nodes').select('host').where('uuid', 'in', list).where('deleted_at', 'is', null)
-    const [versions, services, aggregates, metadata, instances, traits] = await Promise.all([
-      db.selectFrom('compute_nodes').select(['uuid', 'updated_at']).where('uuid', 'in', list).where('deleted_at', 'is', null).execute(),
-      db
-        .selectFrom('services')
-        .select(['host', 'disabled', 'disabled_reason', 'forced_down', 'last_seen_up', 'updated_at', 'created_at'])
-        .where('binary', '=', 'nova-compute')
-        .where('deleted_at', 'is', null)
-        .where('host', 'in', hostsOf)
-        .execute(),
-      db
-        .selectFrom('aggregate_hosts as ah')
-        .innerJoin('aggregates as a', 'a.id', 'ah.aggregate_id')
-        .select(['ah.host', 'a.id', 'a.uuid', 'a.name'])
-        .where('ah.host', 'in', hostsOf)
+    // The nodes' versions and hosts first, then everything keyed on that host list. When the request names most of
+    // the cloud's nodes, whole tables are read and filtered here: cheaper than binding thousands of parameters.
+    const total = Number((await db.selectFrom('compute_nodes').select((eb) => eb.fn.countAll().as('n')).where('deleted_at', 'is', null).executeTakeFirstOrThrow()).n)
+    const wide = list.length * 2 >= total
+    const wanted = new Set(list)
+    const nodeRows = wide
+      ? await db.selectFrom('compute_nodes').select(['uuid', 'updated_at', 'host']).where('deleted_at', 'is', null).execute()
+      : await db.selectFrom('compute_nodes').select(['uuid', 'updated_at', 'host']).where('uuid', 'in', list).where('deleted_at', 'is', null).execute()
+    const versions = wide ? nodeRows.filter((v) => wanted.has(v.uuid)) : nodeRows
+    const hostList = [...new Set(versions.map((v) => v.host))]
+    if (hostList.length === 0) return []
+    const hostSet = new Set(hostList)
+    const byHost = <T extends { host: string | null }>(rows: T[]): T[] => (wide ? rows.filter((r) => r.host !== null && hostSet.has(r.host)) : rows)
+    const [services, aggregates, metadata, instances, traits] = await Promise.all([
+      (wide
+        ? db.selectFrom('services').select(['host', 'disabled', 'disabled_reason', 'forced_down', 'last_seen_up', 'updated_at', 'created_at']).where('binary', '=', 'nova-compute').where('deleted_at', 'is', null)
+        : db
+            .selectFrom('services')
+            .select(['host', 'disabled', 'disabled_reason', 'forced_down', 'last_seen_up', 'updated_at', 'created_at'])
+            .where('binary', '=', 'nova-compute')
+            .where('deleted_at', 'is', null)
+            .where('host', 'in', hostList)
+      )
+        .execute()
+        .then(byHost),
+      (wide
+        ? db.selectFrom('aggregate_hosts as ah').innerJoin('aggregates as a', 'a.id', 'ah.aggregate_id').select(['ah.host', 'a.id', 'a.uuid', 'a.name'])
+        : db.selectFrom('aggregate_hosts as ah').innerJoin('aggregates as a', 'a.id', 'ah.aggregate_id').select(['ah.host', 'a.id', 'a.uuid', 'a.name']).where('ah.host', 'in', hostList)
+      )
         .orderBy('a.id')
-        .execute(),
-      db
-        .selectFrom('aggregate_metadata')
-        .select(['aggregate_id', 'key', 'value'])
-        .where('aggregate_id', 'in', db.selectFrom('aggregate_hosts').select('aggregate_id').where('host', 'in', hostsOf))
-        .execute(),
-      db.selectFrom('instances').select(['uuid', 'host', 'node']).where('host', 'in', hostsOf).where('deleted', '=', 0).orderBy('id').execute(),
+        .execute()
+        .then(byHost),
+      wide
+        ? db.selectFrom('aggregate_metadata').select(['aggregate_id', 'key', 'value']).execute()
+        : db
+            .selectFrom('aggregate_metadata as m')
+            .innerJoin('aggregate_hosts as mh', 'mh.aggregate_id', 'm.aggregate_id')
+            .select(['m.aggregate_id', 'm.key', 'm.value'])
+            .where('mh.host', 'in', hostList)
+            .execute(),
+      (wide
+        ? db.selectFrom('instances').select(['uuid', 'host', 'node']).where('host', 'is not', null).where('deleted', '=', 0)
+        : db.selectFrom('instances').select(['uuid', 'host', 'node']).where('host', 'in', hostList).where('deleted', '=', 0)
+      )
+        .orderBy('id')
+        .execute()
+        .then(byHost),
       knownTraits
         ? Promise.resolve([])
         : db

@@ -98,8 +98,12 @@ describe.each(databaseKindsUnderTest())('scheduling flow on %s', (kind) => {
     env = await startEnv(kind, hosts, { maxAttempts: 2 }, (_host, i) => (i.displayName === 'doomed' ? `no luck on ${_host}` : false))
     const [uuid] = await create(env, 'doomed')
     await settled(env, [uuid!])
-    const tried = (await events(env, uuid!)).filter((x) => x.event === 'compute_build_and_run_instance')
-    expect(tried.map((x) => x.result)).toEqual(['Error', 'Error'])
+    // The event is finished just after the state changes, so wait for it too.
+    const tried = await vi.waitFor(async () => {
+      const list = (await events(env as Env, uuid!)).filter((x) => x.event === 'compute_build_and_run_instance')
+      expect(list.map((x) => x.result)).toEqual(['Error', 'Error'])
+      return list
+    })
     expect(new Set(tried.map((x) => x.host)).size).toBe(2)
     const f = await fault(env, uuid!)
     expect(f?.message).toMatch(/^Exceeded maximum number of retries\. Exhausted all hosts available for retrying build failures for instance /)
@@ -116,12 +120,14 @@ describe.each(databaseKindsUnderTest())('scheduling flow on %s', (kind) => {
     expect((await settled(env, [first!]))[0]).toMatchObject({ vm_state: 'active', host: 'compute-1' })
     const [second] = await create(env, 'apart-2', { schedulerHints: { group: group.uuid } })
     expect((await settled(env, [second!]))[0]).toMatchObject({ vm_state: 'active', host: 'compute-2' })
-    expect((await events(env, second!)).map((x) => `${x.event}:${x.result}:${x.host}`)).toEqual([
-      'conductor_schedule_and_build_instances:Success:conductor',
-      'compute_build_and_run_instance:Error:compute-1',
-      'conductor_build_instances:Success:conductor',
-      'compute_build_and_run_instance:Success:compute-2',
-    ])
+    await vi.waitFor(async () =>
+      expect((await events(env as Env, second!)).map((x) => `${x.event}:${x.result}:${x.host}`)).toEqual([
+        'conductor_schedule_and_build_instances:Success:conductor',
+        'compute_build_and_run_instance:Error:compute-1',
+        'conductor_build_instances:Success:conductor',
+        'compute_build_and_run_instance:Success:compute-2',
+      ]),
+    )
     // A policy reschedule is not a failed build of the host.
     const managers = env.deployment.resolver.get(COMPUTE_MANAGERS)
     expect(managers.map((m) => m.consecutiveFailedBuilds)).toEqual([0, 0])

@@ -125,10 +125,17 @@ export function weighTable(weighers: readonly PreparedWeigher[], hosts: readonly
   const totals = new Float64Array(n)
   if (n <= 1) return { hosts, totals, columns: [] }
   const columns: WeighColumn[] = []
+  // Most hosts are in no aggregate: then every multiplier is the configured one and needs no per-host lookup.
+  let anyAggregates = false
+  for (let i = 0; i < n && !anyAggregates; i++) anyAggregates = (hosts[i] as HostState).aggregates.length > 0
+  // One backing store for every column (allocating many small typed arrays costs more than filling them).
+  const store = new Float64Array(weighers.length * 3 * n)
+  let next = 0
+  const column = (): Float64Array => store.subarray(next, (next += n))
   for (const w of weighers) {
     const ctx = { options: w.options, state: w.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex }
     const plugin = w.plugin
-    const raw = new Float64Array(n)
+    const raw = column()
     let i = 0
     try {
       for (; i < n; i++) raw[i] = plugin.weigh(hosts[i] as HostState, request, ctx)
@@ -137,28 +144,39 @@ export function weighTable(weighers: readonly PreparedWeigher[], hosts: readonly
       throw new ComputeError('PLUGIN', `scheduler plugin "${plugin.name}" failed on host ${host}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { plugin: plugin.name, host } })
     }
     const { minValue, maxValue } = plugin
-    const lo = minValue ?? Number.NEGATIVE_INFINITY
-    const hi = maxValue ?? Number.POSITIVE_INFINITY
-    const normalized = new Float64Array(n)
+    const clampLo = minValue ?? Number.NEGATIVE_INFINITY
+    const clampHi = maxValue ?? Number.POSITIVE_INFINITY
+    // One pass: check, clamp, and find the bounds of normalisation.
+    const normalized = column()
+    let lo = Number.POSITIVE_INFINITY
+    let hi = Number.NEGATIVE_INFINITY
     for (let j = 0; j < n; j++) {
-      const value = raw[j] as number
+      let value = raw[j] as number
       // NaN and ±Infinity fail here; a Float64Array turns anything else a weigher returns into NaN.
-      if (!Number.isFinite(value)) {
+      if (value - value !== 0) {
         const host = (hosts[j] as HostState).host
         const returned = plugin.weigh(hosts[j] as HostState, request, ctx)
         throw new ComputeError('PLUGIN', `scheduler plugin "${plugin.name}" returned ${String(returned)} for host ${host} instead of a finite number`, { details: { plugin: plugin.name, host } })
       }
-      normalized[j] = value < lo ? lo : value > hi ? hi : value
+      if (value < clampLo) value = clampLo
+      else if (value > clampHi) value = clampHi
+      normalized[j] = value
+      if (value < lo) lo = value
+      if (value > hi) hi = value
     }
-    normalizeInPlace(normalized, minValue, maxValue)
-    const multiplier = new Float64Array(n)
+    if (minValue !== undefined) lo = minValue
+    if (maxValue !== undefined) hi = maxValue
+    const span = hi - lo
+    const multiplier = column()
     const key = plugin.aggregateMultiplierKey
     const fallback = w.multiplier
+    if (!anyAggregates) multiplier.fill(fallback)
     for (let j = 0; j < n; j++) {
-      const host = hosts[j] as HostState
-      const m = host.aggregates.length === 0 ? fallback : hostMultiplier(host, key, fallback)
-      multiplier[j] = m
-      totals[j] = (totals[j] as number) + (normalized[j] as number) * m
+      const v = span === 0 ? 0 : ((normalized[j] as number) - lo) / span
+      normalized[j] = v
+      const m = anyAggregates ? hostMultiplier(hosts[j] as HostState, key, fallback) : fallback
+      if (anyAggregates) multiplier[j] = m
+      totals[j] = (totals[j] as number) + v * m
     }
     columns.push({ weigher: plugin.name, raw, normalized, multiplier })
   }

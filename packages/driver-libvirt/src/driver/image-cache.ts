@@ -22,6 +22,8 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
  */
 export class ImageCache {
   private readonly inFlight = new Map<string, Promise<CachedImage>>()
+  /** What qemu-img said of each cached disk image: cached files never change, so it is asked once. */
+  private readonly inspected = new Map<string, CachedImage>()
 
   constructor(
     readonly dir: string,
@@ -40,11 +42,19 @@ export class ImageCache {
    * Returns the cached image, downloading it first when needed. `kind` `disk` inspects the data with qemu-img;
    * `kernel` and `ramdisk` are kept as they are.
    */
-  fetch(imageId: string, kind: 'disk' | 'kernel' | 'ramdisk', options: { readonly signal?: AbortSignal } = {}): Promise<CachedImage> {
+  async fetch(imageId: string, kind: 'disk' | 'kernel' | 'ramdisk', options: { readonly signal?: AbortSignal } = {}): Promise<CachedImage> {
     const key = `${kind}:${imageId}`
+    const known = this.inspected.get(key)
+    // NOTE: one stat keeps the memo honest if someone removed the cached file behind our back.
+    if (known && (await stat(known.path).then((s) => s.isFile(), () => false))) return known
     let running = this.inFlight.get(key)
     if (!running) {
-      running = this.doFetch(imageId, kind, options.signal).finally(() => this.inFlight.delete(key))
+      running = this.doFetch(imageId, kind, options.signal)
+        .then((image) => {
+          this.inspected.set(key, image)
+          return image
+        })
+        .finally(() => this.inFlight.delete(key))
       this.inFlight.set(key, running)
     }
     return running

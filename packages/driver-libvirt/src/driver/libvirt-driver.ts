@@ -13,8 +13,8 @@ import { LibvirtClient } from '../protocol/client.js'
 import type { RemoteNonnullDomain, RemoteNonnullNetwork } from '../protocol/generated/remote-protocol.js'
 import { VirErrorCode } from '../protocol/generated/virterror.js'
 import {
-  DomainAffect, DomainCreateFlags, DomainDefineFlags, DomainEventId, DomainEventSuspendedDetail, DomainEventType, DomainSaveFlags, DomainShutdownFlags,
-  DomainState, DomainUndefineFlags, DomainXmlFlags, DOMAIN_STATE_NAMES,
+  DomainAffect, DomainEventId, DomainEventSuspendedDetail, DomainEventType, DomainSaveFlags, DomainShutdownFlags,
+  DomainState, DomainUndefineFlags, DomainXmlFlags,
 } from '../protocol/libvirt-constants.js'
 import { LibvirtError } from '../protocol/libvirt-error.js'
 import {
@@ -22,6 +22,7 @@ import {
   type InterfaceSpec,
 } from './domain-xml.js'
 import { ImageCache } from './image-cache.js'
+import { writeQcow2Overlay } from './qcow2.js'
 import { QemuImg } from './qemu-img.js'
 import { uuidFromBytes, uuidToBytes } from './uuid.js'
 
@@ -394,11 +395,17 @@ export class LibvirtDriver implements VirtDriver {
     const dir = this.instanceDir(instance)
     let defined: RemoteNonnullDomain | undefined
     const log = this.logger.child({ instance_uuid: instance.uuid })
+    let disksReady: Promise<void> | undefined
     try {
       await this.ensureDir(dir)
-      const xml = await this.prepareDomain(instance, image, options, dir, signal)
+      const prepared = await this.prepareDomain(instance, image, options, dir, signal)
+      disksReady = prepared.disksReady
       signal?.throwIfAborted()
-      defined = (await client.call('DOMAIN_DEFINE_XML_FLAGS', { xml, flags: DomainDefineFlags.VALIDATE })).dom
+      // NOTE: the disks are created while libvirt defines the domain; only the start needs them.
+      const [define] = await Promise.allSettled([client.call('DOMAIN_DEFINE_XML_FLAGS', { xml: prepared.xml, flags: 0 }), disksReady])
+      if (define.status === 'fulfilled') defined = define.value.dom
+      else throw define.reason
+      await disksReady
       if (options.powerOn ?? true) {
         signal?.throwIfAborted()
         await client.call('DOMAIN_CREATE', { dom: defined })
@@ -407,6 +414,7 @@ export class LibvirtDriver implements VirtDriver {
     } catch (err) {
       log.warn({ err }, `spawn of ${instance.uuid} failed: ${(err as Error).message}; cleaning up`)
       if (defined) await this.removeDomain(client, defined).catch(() => undefined)
+      await disksReady?.catch(() => undefined)
       await rm(dir, { recursive: true, force: true }).catch(() => undefined)
       throw this.wrap(err, `spawn of instance ${instance.uuid}`)
     }
@@ -891,8 +899,8 @@ export class LibvirtDriver implements VirtDriver {
     return (this.config.shutdownRetryIntervalSec ?? 5) * 1000
   }
 
-  /** Fetches the images, creates the disks, and returns the domain XML. */
-  private async prepareDomain(instance: Instance, image: ImageMeta, options: SpawnOptions, dir: string, signal: AbortSignal | undefined): Promise<string> {
+  /** Fetches the images, starts creating the disks (`disksReady`), and builds the domain XML. */
+  private async prepareDomain(instance: Instance, image: ImageMeta, options: SpawnOptions, dir: string, signal: AbortSignal | undefined): Promise<{ xml: string; disksReady: Promise<void> }> {
     const diskFormat = image.diskFormat.toLowerCase()
     if (!['qcow2', 'raw', 'ami'].includes(diskFormat)) {
       throw new ComputeError('INVALID', `image ${image.id} has disk_format "${image.diskFormat}"; the libvirt driver boots qcow2, raw and ami images`)
@@ -907,20 +915,30 @@ export class LibvirtDriver implements VirtDriver {
       throw new ComputeError('INVALID', `flavor ${flavor.name}'s disk (${flavor.rootGb} GB) is too small for image ${image.id} (${Math.ceil(base.virtualSizeBytes / GIB)} GB)`)
     }
     const rootPath = join(dir, 'disk')
-    await this.qemuImg.createOverlay(rootPath, base.path, base.format, flavor.rootGb > 0 ? flavor.rootGb * GIB : undefined)
+    // NOTE: written in-process (what qemu-img create writes, checked by qemu-img in the tests): no process per spawn.
+    const rootSize = flavor.rootGb > 0 ? flavor.rootGb * GIB : Math.ceil(base.virtualSizeBytes / 512) * 512
+    const creating = [writeQcow2Overlay(rootPath, { virtualSizeBytes: rootSize, backingFile: base.path, backingFormat: base.format! })]
     const disks: DiskSpec[] = [{ path: rootPath, format: 'qcow2', target: 'vda' }]
     if (flavor.ephemeralGb > 0) {
       const eph = join(dir, 'disk.eph0')
-      await this.qemuImg.create(eph, 'qcow2', flavor.ephemeralGb * GIB)
+      creating.push(this.qemuImg.create(eph, 'qcow2', flavor.ephemeralGb * GIB))
       disks.push({ path: eph, format: 'qcow2', target: 'vdb' })
     }
+    const disksReady = Promise.all(creating).then(() => undefined)
+    // NOTE: whoever returns early must still wait for (and ignore) the disks being made.
+    disksReady.catch(() => undefined)
     for (const bdm of options.blockDevices ?? []) disks.push(volumeDisk(bdm))
     let kernel: string | undefined
     let initrd: string | undefined
     const kernelId = image.properties['kernel_id']
     const ramdiskId = image.properties['ramdisk_id']
-    if (kernelId) kernel = (await this.imageCache.fetch(kernelId, 'kernel', signal ? { signal } : {})).path
-    if (ramdiskId) initrd = (await this.imageCache.fetch(ramdiskId, 'ramdisk', signal ? { signal } : {})).path
+    try {
+      if (kernelId) kernel = (await this.imageCache.fetch(kernelId, 'kernel', signal ? { signal } : {})).path
+      if (ramdiskId) initrd = (await this.imageCache.fetch(ramdiskId, 'ramdisk', signal ? { signal } : {})).path
+    } catch (err) {
+      await disksReady.catch(() => undefined)
+      throw err
+    }
     const interfaces: InterfaceSpec[] = []
     const network = this.config.network
     if (instance.networks !== 'none' && network && network !== 'none') {
@@ -954,7 +972,7 @@ export class LibvirtDriver implements VirtDriver {
         createdAt: isoNow(this.clock),
       },
     }
-    return buildDomainXml(spec)
+    return { xml: buildDomainXml(spec), disksReady }
   }
 
   // --- internals: host ----------------------------------------------------------------------------

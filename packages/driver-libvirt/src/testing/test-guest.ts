@@ -111,9 +111,8 @@ export async function waitForConsole(read: () => Promise<string>, marker: string
   const count = options.count ?? 1
   const timeoutMs = options.timeoutMs ?? 120_000
   const deadline = performance.now() + timeoutMs
-  let text = ''
   for (;;) {
-    text = await read().catch(() => '')
+    const text = await read().catch(() => '')
     if (countOccurrences(text, marker) >= count) return text
     if (performance.now() > deadline) throw new Error(`"${marker}" did not appear ${count} time(s) within ${timeoutMs} ms; console ends with:\n${text.slice(-2000)}`)
     await new Promise((r) => setTimeout(r, 100))

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createDeploymentEnv, type DeploymentEnv } from '../../deployment-env.test-helper.js'
 
 /*
@@ -83,9 +83,13 @@ describe('scheduling explanations over HTTP', () => {
   it('records why a failed build found no host on its event too', async () => {
     const { id, requestId } = await boot('too-big', 'huge')
     await env.waitForStatus(id, 'ERROR')
-    const res = await env.compute({ method: 'GET', url: `/v2.1/servers/${id}/os-instance-actions/${requestId}`, token: env.admin.token, version: '2.84' })
-    const event = res.json().instanceAction.events.find((e: { event: string }) => e.event === 'conductor_schedule_and_build_instances')
-    expect(event.result).toBe('Error')
+    // The conductor records the event just after it sets ERROR: wait for it.
+    const event = await vi.waitFor(async () => {
+      const res = await env.compute({ method: 'GET', url: `/v2.1/servers/${id}/os-instance-actions/${requestId}`, token: env.admin.token, version: '2.84' })
+      const found = res.json().instanceAction.events.find((e: { event: string }) => e.event === 'conductor_schedule_and_build_instances')
+      expect(found?.result).toBe('Error')
+      return found
+    })
     const details = JSON.parse(event.details)
     expect(details.summary).toMatch(/^0 of 3 hosts: /)
     expect(details.explanation.placementRejections.map((r: { host: string }) => r.host).sort()).toContain('compute-1')
