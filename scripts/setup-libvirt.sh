@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares this machine for @novum/driver-libvirt's tests (idempotent; a warm rerun takes well under a second):
 #
-#   1. installs the Debian packages (QEMU for x86, qemu-img, libvirt's daemon and virsh, busybox-static), always
+#   1. installs the Debian packages (QEMU for x86, qemu-img, libvirt's daemon and virsh, busybox-static, and
+#      dnsmasq-base, which libvirt only recommends but needs for DHCP on isolated networks), always
 #      with --no-install-recommends (hypervisors.md §6);
 #   2. gives /dev/kvm the group and mode Debian's udev rule would (pitfall P2: without it libvirt re-probes QEMU
 #      on every call);
@@ -20,7 +21,7 @@ set -euo pipefail
 GUEST_DIR="${NOVUM_TEST_GUEST_DIR:-/var/cache/novum-test-guest}"
 WAIT_SECONDS="${NOVUM_LIBVIRT_WAIT_SECONDS:-60}"
 SOCKET=/run/libvirt/libvirt-sock
-APT_PACKAGES="qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients busybox-static"
+APT_PACKAGES="qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients busybox-static dnsmasq-base"
 # Bump when the guest recipe below changes: the cache is rebuilt when the stamp differs.
 GUEST_RECIPE=3
 

@@ -19,7 +19,7 @@ export interface LibvirtClientOptions {
   readonly uri?: string
   /** Open read-only (`VIR_CONNECT_RO`); use the `-ro` socket for a non-root user. @default false */
   readonly readOnly?: boolean
-  /** Give up on connecting (socket + authentication + open) after this long. @default 10000 */
+  /** Give up on connecting (socket + authentication + open) after this long; the first open after libvirtd starts probes QEMU (12-50 s). @default 60000 */
   readonly connectTimeoutMs?: number
   /** Reject a call whose reply has not come within this long; 0 waits for ever. @default 0 */
   readonly callTimeoutMs?: number
@@ -119,7 +119,7 @@ export class LibvirtClient {
    */
   static async connect(options: LibvirtClientOptions = {}): Promise<LibvirtClient> {
     const socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH
-    const timeoutMs = options.connectTimeoutMs ?? 10_000
+    const timeoutMs = options.connectTimeoutMs ?? 60_000
     const socket = createConnection(socketPath)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
