@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PNPM_VERSION=10.34.9
 # Debian packages the tests need; libvirt/LXC packages go here too.
-APT_PACKAGES="python3-openstackclient python3-osc-placement"
+APT_PACKAGES="python3-openstackclient python3-osc-placement qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients busybox-static dnsmasq-base"
 WAIT_SECONDS="${NOVUM_SERVICE_WAIT_SECONDS:-90}"
 REPORT_DIR=.vitest-reports
 REPORT_FILE="$REPORT_DIR/results.json"
@@ -65,7 +65,7 @@ else
     note "installing: ${missing[*]}"
     # The lock timeout waits for another apt/dpkg run (e.g. unattended-upgrades) instead of failing.
     as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq update
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq install -y "${missing[@]}" >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -qq install -y --no-install-recommends "${missing[@]}" >/dev/null
   else
     note "all present: $APT_PACKAGES"
   fi
@@ -126,6 +126,8 @@ else
   # The hypervisors the driver tests run on (idempotent; each script prints its own timings).
   step "LXC (driver-lxc tests)"
   bash scripts/setup-lxc.sh
+  step "libvirt + QEMU (driver-libvirt tests): daemons and the tiny test guest"
+  bash scripts/setup-libvirt.sh
 fi
 
 # ---------------------------------------------------------------------------------------------------------------

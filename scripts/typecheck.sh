@@ -12,14 +12,14 @@ status=0
 echo "tsc -b (packages)"
 "$TSC" -b || status=1
 
-for cfg in examples/*/tsconfig.json test/tsconfig.json scripts/tsconfig.json; do
+for cfg in examples/*/tsconfig.json test/tsconfig.json scripts/tsconfig.json packages/*/bench/tsconfig.json packages/*/tsconfig.tools.json examples/*/bench/tsconfig.json; do
   [[ -f $cfg ]] || continue
   dir=$(dirname "$cfg")
   if grep -Eq '"composite"[[:space:]]*:[[:space:]]*true' "$cfg"; then
     echo "$dir: composite, expected in the root tsconfig.json references" && continue
   fi
-  echo "tsc -p $dir --noEmit"
-  out=$("$TSC" -p "$dir" --noEmit --pretty false 2>&1) && continue
+  echo "tsc -p $cfg --noEmit"
+  out=$("$TSC" -p "$cfg" --noEmit --pretty false 2>&1) && continue
   if [[ $(grep -c 'error TS' <<<"$out") -eq 1 ]] && grep -q 'error TS18003' <<<"$out"; then
     echo "    $dir has no sources yet; skipped"
     continue

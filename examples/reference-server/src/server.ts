@@ -131,7 +131,7 @@ export async function startReferenceServer(options: ReferenceServerOptions, logg
       image: `http://${host}:${options.imagePort}`,
       placement: `http://${host}:${options.placementPort}`,
     }
-    servers = createApiServers(api, { logger: log, endpoints: urls })
+    servers = createApiServers(api, { logger: log, endpoints: urls, imageDataDir: join(options.dataDir, 'images') })
     await servers.listen({
       host: options.bind,
       ports: { identity: options.identityPort, compute: options.computePort, image: options.imagePort, placement: options.placementPort },

@@ -54,6 +54,8 @@ export interface ApiServersOptions extends LoggingOptions {
   readonly region?: string
   /** Nova `[api] max_limit`. @default 1000 */
   readonly maxLimit?: number
+  /** Where uploaded image data is stored (`PUT /v2/images/{id}/file`). @default a directory under the system's temp dir */
+  readonly imageDataDir?: string
   /** The token validation cache shared by the compute and image apps (keystonemiddleware's token cache). */
   readonly tokenCache?: TokenCacheOptions
   /** Compute route modules served besides the built-in ones (an API extension). */
@@ -162,6 +164,7 @@ export function createApiServers(services: ApiHttpServices, options: ApiServersO
     tokenCache,
     identityUri,
     ...(endpoints.image ? { publicUrl: endpoints.image } : {}),
+    ...(options.imageDataDir !== undefined ? { dataDir: options.imageDataDir } : {}),
   })
   const placement = createPlacementApp({ ...logging, placement: services.placement, tokens: services.identity, tokenCache, identityUri })
   const apps = { compute, identity, image, placement }
