@@ -28,6 +28,11 @@ describe('parseInvocation', () => {
     expect(inv.options.reportIntervalSec).toBe(0.5)
   })
 
+  it('accepts --computes 0: the control services only, agents run elsewhere', () => {
+    expect(parseInvocation(['--computes', '0'], env(), '/').options.computes).toBe(0)
+    expect(computeHostNames({ computes: 0 })).toEqual([])
+  })
+
   it('parses `service compute --compute-host` and `service conductor`', () => {
     expect(parseInvocation(['service', 'compute', '--compute-host', 'compute-7'], env(), '/')).toMatchObject({ command: 'service', role: 'compute', host: 'compute-7' })
     expect(parseInvocation(['service', 'conductor'], env(), '/')).toMatchObject({ command: 'service', role: 'conductor' })

@@ -18,7 +18,8 @@ describe.each(databaseKindsUnderTest())('PlacementService.deleteAllocations unde
   beforeAll(async () => {
     tdb = await createTestDatabase(kind)
     // a conductor's pool: up to 20 releases in flight at once
-    db = tdb.config.kind === 'sqlite' ? tdb.db : createDatabase({ ...tdb.config, poolSize: 20 })
+    const c = tdb.config
+    db = c.kind === 'postgres' || c.kind === 'mysql' ? createDatabase({ ...c, poolSize: 20 }) : tdb.db
     placement = new PlacementService(db)
   })
   afterAll(async () => {
@@ -33,10 +34,10 @@ describe.each(databaseKindsUnderTest())('PlacementService.deleteAllocations unde
     for (const c of consumers) {
       await placement.putAllocations(c, { allocations: { [rp]: { resources: { VCPU: 1 } } }, projectId: 'p', userId: 'u', consumerGeneration: null })
     }
-    const before = (await placement.getProvider(rp)).generation
+    const before = (await placement.getProvider(rp))!.generation
     const results = await Promise.allSettled(consumers.map((c) => placement.deleteAllocations(c)))
     expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([])
-    expect((await placement.getProvider(rp)).generation).toBe(before + 200)
+    expect((await placement.getProvider(rp))?.generation).toBe(before + 200)
     expect(await tdb.db.selectFrom('allocations').selectAll().execute()).toEqual([])
     expect(await tdb.db.selectFrom('consumers').selectAll().execute()).toEqual([])
   })
