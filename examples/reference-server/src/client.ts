@@ -1,7 +1,9 @@
 /**
- * A minimal OpenStack REST client for the reference server's own tests and benchmarks: password
- * authentication, then JSON calls with the token and a compute microversion.
+ * A minimal OpenStack REST client for the examples' benchmarks and end-to-end tests: password authentication, then
+ * JSON calls to the Compute API with the token and a microversion.
  */
+
+/** A project-scoped token and the endpoints the catalog gave for it. */
 export interface Session {
   readonly token: string
   readonly projectId: string
@@ -9,8 +11,10 @@ export interface Session {
   readonly imageUrl: string
 }
 
-/** A failed call: the status and Nova's error body. */
+/** A call that answered ≥ 400: the status and the body (Nova's error body). */
 export class HttpError extends Error {
+  override readonly name = 'HttpError'
+
   constructor(
     readonly status: number,
     readonly body: string,
@@ -21,9 +25,10 @@ export class HttpError extends Error {
   }
 }
 
-/** Authenticates with a project-scoped password token and reads the compute and image endpoints from the catalog. */
+/** Authenticates with a password, scoped to `project`, and reads the compute and image endpoints from the catalog. */
 export async function login(identityUrl: string, user: string, password: string, project: string): Promise<Session> {
-  const res = await fetch(`${identityUrl}/v3/auth/tokens`, {
+  const url = `${identityUrl.replace(/\/v3\/?$/, '')}/v3/auth/tokens`
+  const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -34,7 +39,7 @@ export async function login(identityUrl: string, user: string, password: string,
     }),
   })
   const text = await res.text()
-  if (res.status !== 201) throw new HttpError(res.status, text, 'POST', `${identityUrl}/v3/auth/tokens`)
+  if (res.status !== 201) throw new HttpError(res.status, text, 'POST', url)
   const token = res.headers.get('x-subject-token')
   if (!token) throw new Error('no X-Subject-Token in the identity response')
   const body = JSON.parse(text) as { token: { project: { id: string }; catalog: { type: string; endpoints: { interface: string; url: string }[] }[] } }
@@ -46,7 +51,7 @@ export async function login(identityUrl: string, user: string, password: string,
   return { token, projectId: body.token.project.id, computeUrl: endpoint('compute'), imageUrl: endpoint('image') }
 }
 
-/** Calls the compute API; returns the parsed JSON body (or null for an empty one). Throws {@link HttpError} for ≥ 400. */
+/** Calls the Compute API and returns the parsed body (null when empty); throws {@link HttpError} for ≥ 400. */
 export async function compute<T = unknown>(s: Session, method: string, path: string, body?: unknown, microversion = '2.93'): Promise<{ status: number; body: T }> {
   const url = `${s.computeUrl}${path}`
   const res = await fetch(url, {
@@ -61,4 +66,25 @@ export async function compute<T = unknown>(s: Session, method: string, path: str
   const text = await res.text()
   if (res.status >= 400) throw new HttpError(res.status, text, method, url)
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T }
+}
+
+/** A server as `GET /servers/detail` shows it (the fields the tests and the benchmark read). */
+export interface ServerDetail {
+  readonly id: string
+  readonly name: string
+  readonly status: string
+  readonly 'OS-EXT-SRV-ATTR:host'?: string | null
+  readonly 'OS-EXT-STS:task_state'?: string | null
+  readonly 'OS-EXT-STS:vm_state'?: string
+  readonly fault?: { readonly code: number; readonly message: string }
+}
+
+/** Every server of the project (`GET /servers/detail`, admin fields included). */
+export async function listServers(s: Session): Promise<ServerDetail[]> {
+  return (await compute<{ servers: ServerDetail[] }>(s, 'GET', '/servers/detail')).body.servers
+}
+
+/** Lifts the project's instance, core and RAM quotas (`PUT /os-quota-sets/{project}`), so big batches fit. */
+export async function liftQuotas(s: Session): Promise<void> {
+  await compute(s, 'PUT', `/os-quota-sets/${s.projectId}`, { quota_set: { instances: -1, cores: -1, ram: -1 } })
 }
