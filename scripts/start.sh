@@ -6,6 +6,8 @@
 # Arguments are passed to the server, e.g. `bash scripts/start.sh --help`.
 set -euo pipefail
 
+# The data directory (default `.novum`) is relative to where the operator ran this, not to the repository.
+export NOVUM_INVOKED_FROM="${NOVUM_INVOKED_FROM:-$PWD}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PNPM_VERSION=10.34.9

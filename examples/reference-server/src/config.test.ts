@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildCommand, driverSettingsFromEnv, parseOptions } from './config.js'
+import { buildCommand, driverSettingsFromEnv, invocationDirectory, parseOptions } from './config.js'
 
 describe('reference server options', () => {
   it('defaults to the embedded deployment on Nova\'s ports', () => {
@@ -37,6 +37,11 @@ describe('reference server options', () => {
   ])('rejects %j with a clear message', (argv, message) => {
     const cmd = buildCommand().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
     expect(() => cmd.parse(argv, { from: 'user' })).toThrow(message)
+  })
+
+  it('resolves the data directory against where the operator started it', () => {
+    expect(invocationDirectory({ NOVUM_INVOKED_FROM: '/home/op', INIT_CWD: '/repo' })).toBe('/home/op')
+    expect(invocationDirectory({ INIT_CWD: '/repo' })).toBe('/repo')
   })
 
   it('collects driver settings from NOVUM_DRIVER_<KEY>', () => {

@@ -76,8 +76,17 @@ export function buildCommand(): Command {
     .addOption(new Option('--compute-host <name>', 'compute host name for a real driver').env('NOVUM_COMPUTE_HOST').default(hostname()))
 }
 
+/**
+ * The directory the operator started the server from: relative paths (the data directory) are resolved against it.
+ * `scripts/start.sh` records it before changing directory, and pnpm sets `INIT_CWD` when it runs a script from
+ * another directory.
+ */
+export function invocationDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  return env['NOVUM_INVOKED_FROM'] || env['INIT_CWD'] || process.cwd()
+}
+
 /** Parses argv (and the environment) into options; `--help` prints every flag and exits. */
-export function parseOptions(argv: readonly string[], cwd = process.cwd()): ReferenceServerOptions {
+export function parseOptions(argv: readonly string[], cwd = invocationDirectory()): ReferenceServerOptions {
   const cmd = buildCommand()
   cmd.parse([...argv], { from: 'user' })
   const o = cmd.opts<Record<string, unknown>>()
