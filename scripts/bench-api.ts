@@ -21,6 +21,9 @@
  * ```
  */
 
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+
 /** One measured figure: one row of the results table. */
 export interface BenchFigure {
   /** What was measured, worded as in docs/benchmarks.md, e.g. `single create→ACTIVE, median`. */
@@ -59,4 +62,36 @@ export interface Benchmark {
 /** Declares a benchmark with its type checked; returns it unchanged. */
 export function defineBenchmark(benchmark: Benchmark): Benchmark {
   return benchmark
+}
+
+// --- helpers every benchmark module needs -------------------------------------------------------------------
+
+/** The median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.once('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address()
+      srv.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))))
+    })
+  })
+}
+
+/** The resident set size of process `pid` in MB (`VmRSS` of `/proc/<pid>/status`). */
+export function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN)
+  return kb / 1024
 }

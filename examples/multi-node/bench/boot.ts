@@ -1,10 +1,9 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { defineBenchmark, type BenchFigure } from '../../../scripts/bench-api.js'
+import { defineBenchmark, freePort, median, rssMb, sleep, type BenchFigure } from '../../../scripts/bench-api.js'
 import { compute, HttpError, liftQuotas, login, type Session } from '../src/client.js'
 import { dropDatabase } from '../src/database.js'
 import type { SupervisorState } from '../src/supervisor.js'
@@ -14,30 +13,8 @@ import type { SupervisorState } from '../src/supervisor.js'
 // RabbitMQ and PostgreSQL, started from the built bundle with its default liveness settings.
 
 const run = promisify(execFile)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const round = (x: number) => Math.round(x * 10) / 10
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 const IMAGE = '6b4a9c2e-7f0d-4c1a-9e55-0c1a2b3c4d5e'
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))))
-    })
-  })
-}
-
-function rssMb(pid: number): number {
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN)
-  return kb / 1024
-}
 
 /** Polls `GET /servers/{id}` until ACTIVE, or until it is gone (404). */
 async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone', timeoutMs = 30_000): Promise<void> {

@@ -1,34 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { defineBenchmark } from '../../../scripts/bench-api.js'
+import { defineBenchmark, freePort, median, rssMb, sleep } from '../../../scripts/bench-api.js'
 import { compute, HttpError, login, type Session } from '../src/client.js'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))))
-    })
-  })
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN)
-  return kb / 1024
-}
 
 /** Polls `GET /servers/{id}` until `until(status)` or a 404 when `gone`. */
 async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone', timeoutMs = 30_000): Promise<void> {

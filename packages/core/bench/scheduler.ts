@@ -9,7 +9,7 @@
  *   allocation-candidates queries and claims) at 1,000 and 5,000 hosts.
  * - The spread of one 50-server multi-create over 10 identical idle hosts (SQLite, default weighers).
  */
-import { defineBenchmark, type BenchFigure } from '../../../scripts/bench-api.js'
+import { defineBenchmark, median, type BenchFigure } from '../../../scripts/bench-api.js'
 import {
   createAdminContext, PlacementService, SchedulerManager, type AllocationCandidates, type AllocationCandidatesRequest, type ConsumerAllocations, type HostState,
   type HostStateSource, type NovumDb, type PlacementClient, type ProviderTreeReport, type PutAllocationsRequest, type ResourceProvider,
@@ -97,11 +97,6 @@ export function makeHosts(n: number): HostState[] {
   })
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
-}
 
 /** Runs decisions for about `budgetMs` (at least `min`, at most `max`); returns decisions/s and the median latency. */
 async function measure(decide: () => Promise<unknown>, budgetMs: number, min: number, max: number): Promise<{ perSecond: number; medianMs: number; runs: number }> {

@@ -16,7 +16,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { makeInstance } from '@novum/core/testing'
-import { defineBenchmark, type BenchFigure } from '../../../scripts/bench-api.js'
+import { defineBenchmark, median, type BenchFigure } from '../../../scripts/bench-api.js'
 import { buildDomainXml } from '../src/driver/domain-xml.js'
 import { LibvirtDriver } from '../src/driver/libvirt-driver.js'
 import { uuidToBytes } from '../src/driver/uuid.js'
@@ -30,11 +30,6 @@ const run = promisify(execFile)
 const PREFIX = 'novumbench-'
 const ROUNDS = 7
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 const spread = (xs: readonly number[], digits = 0) => `n=${xs.length}, min ${Math.min(...xs).toFixed(digits)}, max ${Math.max(...xs).toFixed(digits)}`
 
 async function waitForMarker(path: string, timeoutMs = 180_000): Promise<void> {

@@ -16,13 +16,12 @@
  * Everything runs under a temporary directory and is destroyed at the end, also on failure.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { x } from 'tinyexec'
 import { createAdminContext, type ImageMeta, type Instance } from '@novum/core'
 import { makeImageMeta, makeInstance } from '@novum/core/testing'
-import { defineBenchmark, type BenchFigure } from '../../../scripts/bench-api.js'
+import { defineBenchmark, freePort, median, sleep, type BenchFigure } from '../../../scripts/bench-api.js'
 import { compute, HttpError, login, type Session } from '../../../examples/reference-server/src/client.js'
 import { defaultOptions } from '../../../examples/reference-server/src/config.js'
 import { startReferenceServer, type RunningReferenceServer } from '../../../examples/reference-server/src/server.js'
@@ -32,30 +31,13 @@ const RUNS = Number(process.env['NOVUM_LXC_BENCH_RUNS'] ?? 7)
 const CONCURRENT = 20
 const IMAGE_ID = '7e57b0b0-0000-4000-8000-00000000b0b0'
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits
 const spread = (xs: readonly number[]): string => `n=${xs.length}, min ${round(Math.min(...xs))}, max ${round(Math.max(...xs))}`
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Runs one command like the bare anchor does (tinyexec, the C locale); throws with its stderr. */
 async function sh(command: string, args: readonly string[]): Promise<void> {
   const r = await x(command, args, { nodePath: false, throwOnError: false, timeout: 300_000, nodeOptions: { env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] } })
   if (r.exitCode !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${r.exitCode}: ${r.stderr}`)
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))))
-    })
-  })
 }
 
 /** Bare create→RUNNING from the busybox template. */
