@@ -347,7 +347,7 @@ export class ConductorManager {
       let lock = trx.selectFrom('instance_groups').select('id').where('id', '=', membership.id)
       if (family !== 'sqlite') lock = lock.forUpdate()
       await lock.execute()
-      const others = await trx
+      let othersQ = trx
         .selectFrom('instance_group_members as m')
         .innerJoin('instances as i', 'i.uuid', 'm.instance_uuid')
         .select(['i.uuid', 'i.host'])
@@ -356,7 +356,11 @@ export class ConductorManager {
         .where('i.deleted', '=', 0)
         .where('i.host', 'is not', null)
         .where((eb) => eb.not(eb.and([eb('i.vm_state', '=', 'building'), eb.or([eb('i.task_state', '=', 'scheduling'), eb('i.task_state', 'is', null)])])))
-        .execute()
+      // NOTE: a locking read. Under MariaDB's REPEATABLE READ a plain SELECT reads the snapshot taken at the
+      // transaction's first read (the membership query above, before the group lock was granted), so it would miss a
+      // member admitted by the transaction we just waited for, and two anti-affinity members could share a host.
+      if (family !== 'sqlite') othersQ = othersQ.forUpdate()
+      const others = await othersQ.execute()
       if (membership.policy === 'anti-affinity') {
         const max = Number((JSON.parse(membership.rules) as Record<string, unknown>)['max_server_per_host'] ?? 1)
         const onHost = others.filter((o) => o.host === host).length
