@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { defineBenchmark, freePort, median, rssMb, sleep, type BenchFigure } from '../../../scripts/bench-api.js'
-import { compute, HttpError, liftQuotas, login, type Session } from '../src/client.js'
+import { compute, liftQuotas, login, waitAll, waitServer, type Session } from '../src/client.js'
 import { dropDatabase } from '../src/database.js'
 import type { SupervisorState } from '../src/supervisor.js'
 
@@ -16,38 +16,6 @@ const run = promisify(execFile)
 const round = (x: number) => Math.round(x * 10) / 10
 const IMAGE = '6b4a9c2e-7f0d-4c1a-9e55-0c1a2b3c4d5e'
 
-/** Polls `GET /servers/{id}` until ACTIVE, or until it is gone (404). */
-async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone', timeoutMs = 30_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    try {
-      const { body } = await compute<{ server: { status: string; fault?: { message: string } } }>(s, 'GET', `/servers/${id}`)
-      if (want === 'ACTIVE' && body.server.status === 'ACTIVE') return
-      if (body.server.status === 'ERROR') throw new Error(`server ${id} went to ERROR: ${body.server.fault?.message ?? ''}`)
-    } catch (err) {
-      if (want === 'gone' && err instanceof HttpError && err.status === 404) return
-      throw err
-    }
-    if (performance.now() > deadline) throw new Error(`server ${id} not ${want} within ${timeoutMs} ms`)
-    await sleep(1)
-  }
-}
-
-/** One client polls the detail list until every id is ACTIVE, or absent (gone), as a sane client does. */
-async function waitAll(s: Session, ids: readonly string[], want: 'ACTIVE' | 'gone', timeoutMs = 120_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  const wanted = new Set(ids)
-  for (;;) {
-    const { body } = await compute<{ servers: { id: string; status: string; fault?: { message: string } }[] }>(s, 'GET', '/servers/detail')
-    const byId = new Map(body.servers.filter((x) => wanted.has(x.id)).map((x) => [x.id, x]))
-    const failed = [...byId.values()].find((x) => x.status === 'ERROR')
-    if (failed) throw new Error(`server ${failed.id} went to ERROR: ${failed.fault?.message ?? ''}`)
-    const done = want === 'gone' ? byId.size === 0 : byId.size === wanted.size && [...byId.values()].every((x) => x.status === 'ACTIVE')
-    if (done) return
-    if (performance.now() > deadline) throw new Error(`servers not ${want} within ${timeoutMs} ms`)
-    await sleep(2)
-  }
-}
 
 async function createOne(s: Session, name: string): Promise<string> {
   const { body } = await compute<{ server: { id: string } }>(s, 'POST', '/servers', { server: { name, flavorRef: '1', imageRef: IMAGE, networks: 'none' } })

@@ -3,41 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { defineBenchmark, freePort, median, rssMb, sleep } from '../../../scripts/bench-api.js'
-import { compute, HttpError, login, type Session } from '../src/client.js'
+import { compute, login, waitAll, waitServer, type Session } from '../src/client.js'
 
-
-/** Polls `GET /servers/{id}` until `until(status)` or a 404 when `gone`. */
-async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone', timeoutMs = 30_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    try {
-      const { body } = await compute<{ server: { status: string; fault?: { message: string } } }>(s, 'GET', `/servers/${id}`)
-      if (want === 'ACTIVE' && body.server.status === 'ACTIVE') return
-      if (body.server.status === 'ERROR') throw new Error(`server ${id} went to ERROR: ${body.server.fault?.message ?? ''}`)
-    } catch (err) {
-      if (want === 'gone' && err instanceof HttpError && err.status === 404) return
-      throw err
-    }
-    if (performance.now() > deadline) throw new Error(`server ${id} not ${want} within ${timeoutMs} ms`)
-    await sleep(1)
-  }
-}
-
-/** One client polls the detail list until every id is in `want` (ACTIVE) or absent (gone), as a sane client does. */
-async function waitAll(s: Session, ids: readonly string[], want: 'ACTIVE' | 'gone', timeoutMs = 60_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  const wanted = new Set(ids)
-  for (;;) {
-    const { body } = await compute<{ servers: { id: string; status: string; fault?: { message: string } }[] }>(s, 'GET', '/servers/detail')
-    const byId = new Map(body.servers.filter((x) => wanted.has(x.id)).map((x) => [x.id, x]))
-    const failed = [...byId.values()].find((x) => x.status === 'ERROR')
-    if (failed) throw new Error(`server ${failed.id} went to ERROR: ${failed.fault?.message ?? ''}`)
-    const done = want === 'gone' ? byId.size === 0 : byId.size === wanted.size && [...byId.values()].every((x) => x.status === 'ACTIVE')
-    if (done) return
-    if (performance.now() > deadline) throw new Error(`servers not ${want} within ${timeoutMs} ms`)
-    await sleep(2)
-  }
-}
 
 async function createServer1(s: Session, name: string, flavorRef: string, imageRef: string): Promise<string> {
   const { body } = await compute<{ server: { id: string } }>(s, 'POST', '/servers', { server: { name, flavorRef, imageRef, networks: 'none' } })

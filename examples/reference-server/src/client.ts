@@ -88,3 +88,36 @@ export async function listServers(s: Session): Promise<ServerDetail[]> {
 export async function liftQuotas(s: Session): Promise<void> {
   await compute(s, 'PUT', `/os-quota-sets/${s.projectId}`, { quota_set: { instances: -1, cores: -1, ram: -1 } })
 }
+
+/** Polls `GET /servers/{id}` until `until(status)` or a 404 when `gone`. */
+export async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone', timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    try {
+      const { body } = await compute<{ server: { status: string; fault?: { message: string } } }>(s, 'GET', `/servers/${id}`)
+      if (want === 'ACTIVE' && body.server.status === 'ACTIVE') return
+      if (body.server.status === 'ERROR') throw new Error(`server ${id} went to ERROR: ${body.server.fault?.message ?? ''}`)
+    } catch (err) {
+      if (want === 'gone' && err instanceof HttpError && err.status === 404) return
+      throw err
+    }
+    if (performance.now() > deadline) throw new Error(`server ${id} not ${want} within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 1))
+  }
+}
+
+/** One client polls the detail list until every id is in `want` (ACTIVE) or absent (gone), as a sane client does. */
+export async function waitAll(s: Session, ids: readonly string[], want: 'ACTIVE' | 'gone', timeoutMs = 60_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  const wanted = new Set(ids)
+  for (;;) {
+    const { body } = await compute<{ servers: { id: string; status: string; fault?: { message: string } }[] }>(s, 'GET', '/servers/detail')
+    const byId = new Map(body.servers.filter((x) => wanted.has(x.id)).map((x) => [x.id, x]))
+    const failed = [...byId.values()].find((x) => x.status === 'ERROR')
+    if (failed) throw new Error(`server ${failed.id} went to ERROR: ${failed.fault?.message ?? ''}`)
+    const done = want === 'gone' ? byId.size === 0 : byId.size === wanted.size && [...byId.values()].every((x) => x.status === 'ACTIVE')
+    if (done) return
+    if (performance.now() > deadline) throw new Error(`servers not ${want} within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}

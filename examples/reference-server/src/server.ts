@@ -57,11 +57,12 @@ function openrc(urls: RunningReferenceServer['urls'], c: RunningReferenceServer[
  */
 export async function startReferenceServer(options: ReferenceServerOptions, logger?: Logger): Promise<RunningReferenceServer> {
   mkdirSync(options.dataDir, { recursive: true })
-  let images: ImageService | undefined
+  // The image service exists once the deployment is created, after the drivers that read images through it.
+  const ready: { images?: ImageService } = {}
   const imageSource: ImageSource = {
     async download(imageId, destPath) {
-      if (!images) throw new ComputeError('INTERNAL', 'the image service is not ready')
-      const image = await images.get(createAdminContext(), imageId)
+      if (!ready.images) throw new ComputeError('INTERNAL', 'the image service is not ready')
+      const image = await ready.images.get(createAdminContext(), imageId)
       if (!image.location) throw new ComputeError('NOT_FOUND', `image ${imageId} has no data`)
       await copyFile(image.location, destPath)
     },
@@ -115,7 +116,7 @@ export async function startReferenceServer(options: ReferenceServerOptions, logg
     },
     resolver ? { resolver } : {},
   )
-  images = deployment.api.images
+  ready.images = deployment.api.images
   await deployment.start()
   let servers: ApiServers | undefined
   try {
