@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { makeHostState, makeRequestSpec, runFilter } from '@novum/core/testing'
+import { appliesToViolations, makeHostState, makeRequestSpec, runFilter } from '@novum/core/testing'
 import { AcmeLabelFilter, type AcmeLabelFilterOptions } from './acme-label-filter.js'
 
 const options: AcmeLabelFilterOptions = { hostLabels: { 'fast-1': ['ssd', 'gpu'], 'slow-1': ['hdd'] }, defaultLabels: [] }
@@ -22,6 +22,17 @@ describe(AcmeLabelFilter.name, () => {
   it('gives unlisted hosts the default labels', () => {
     const request = makeRequestSpec({ flavor: { extraSpecs: { 'acme:labels': 'ssd' } } })
     expect(runFilter(AcmeLabelFilter, makeHostState({ host: 'other' }), request, { options: { hostLabels: {}, defaultLabels: ['ssd'] } }).passed).toBe(true)
+  })
+
+  it('applies only to flavors that ask for labels, and then keeps the appliesTo contract', () => {
+    const hosts = ['fast-1', 'slow-1', 'unknown'].map((host) => makeHostState({ host }))
+    const ctx = { options, state: undefined, instanceUuid: null, instanceIndex: 0 }
+    for (const extraSpecs of [{}, { 'acme:labels': ' , ' }, { 'acme:other': 'ssd' }]) {
+      const request = makeRequestSpec({ flavor: { extraSpecs } })
+      expect(AcmeLabelFilter.appliesTo?.(request, ctx)).toBe(false)
+      expect(appliesToViolations(AcmeLabelFilter, hosts, request, { options })).toEqual([])
+    }
+    expect(AcmeLabelFilter.appliesTo?.(makeRequestSpec({ flavor: { extraSpecs: { 'acme:labels': 'ssd' } } }), ctx)).toBe(true)
   })
 
   it('declares an options schema that ajv-style validation can enforce', () => {

@@ -1,4 +1,4 @@
-import { defineFilter, pass, reject, type HostFilter } from '@novum/core/scheduler'
+import { defineFilter, pass, reject, type HostFilter, type RequestSpec } from '@novum/core/scheduler'
 
 /** Options of {@link AcmeLabelFilter}: which labels each host carries. */
 export interface AcmeLabelFilterOptions {
@@ -10,6 +10,11 @@ export interface AcmeLabelFilterOptions {
 
 /** The flavor extra spec naming the labels a server needs (comma-separated: all of them). */
 export const ACME_LABEL_SPEC = 'acme:labels'
+
+/** The labels the request's flavor asks for. */
+function wantedLabels(request: RequestSpec): string[] {
+  return (request.flavor.extraSpecs[ACME_LABEL_SPEC] ?? '').split(',').map((l) => l.trim()).filter(Boolean)
+}
 
 /**
  * Passes hosts that carry every label the flavor's `acme:labels` extra spec asks for (e.g. `ssd,gpu`). Labels come
@@ -38,8 +43,10 @@ export const AcmeLabelFilter = defineFilter<AcmeLabelFilterOptions>({
     additionalProperties: false,
   },
   defaultOptions: { hostLabels: {}, defaultLabels: [] },
+  // A flavor that asks for no label gives the filter nothing to check: the scheduler skips it for that request.
+  appliesTo: (request) => wantedLabels(request).length > 0,
   filter(host, request, { options }) {
-    const wanted = (request.flavor.extraSpecs[ACME_LABEL_SPEC] ?? '').split(',').map((l) => l.trim()).filter(Boolean)
+    const wanted = wantedLabels(request)
     if (wanted.length === 0) return pass()
     const has = options.hostLabels[host.host] ?? options.defaultLabels
     const missing = wanted.filter((l) => !has.includes(l))

@@ -39,6 +39,12 @@ export interface InstanceExplanation {
   /** The filters that ran for this instance, in order (`runOncePerRequest` filters only for the first). */
   readonly filters: readonly string[]
   /**
+   * Filters and weighers that had nothing to say about this request (their `appliesTo` answered false, e.g. the
+   * server-group filters for a server in no group): they passed, or weighed 0, every host without running. Absent
+   * when every one applied.
+   */
+  readonly notApplicable?: readonly string[]
+  /**
    * Every host considered for this instance (empty when explanations are off): the best `explainTopHosts` passing
    * hosts in weighed order (the pick first), then the other passing hosts in input order (each with its weight), then
    * the rejected.

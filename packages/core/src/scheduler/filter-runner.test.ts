@@ -56,4 +56,28 @@ describe(runFilters.name, () => {
     expect(calls).toBe(1)
     expect(result.passed.map((h) => h.host)).toEqual(['h3'])
   })
+
+  it('skips a filter whose appliesTo answers false: it never runs and is listed as not applicable', () => {
+    let calls = 0
+    const Grouped = defineFilter({
+      name: 'Grouped',
+      appliesTo: (request) => request.instanceGroup !== null,
+      filter: () => (calls++, reject('never reached without a group')),
+    })
+    const skipped = runFilters(prepared(Grouped, OddHosts), hosts, makeRequestSpec({ instanceGroup: null }), { instanceUuid: null, instanceIndex: 0 })
+    expect(skipped).toMatchObject({ ran: ['OddHosts'], notApplicable: ['Grouped'] })
+    expect(skipped.passed.map((h) => h.host)).toEqual(['h1', 'h3'])
+    expect(calls).toBe(0)
+    const applied = runFilters(prepared(Grouped), hosts, makeRequestSpec({ instanceGroup: { policy: 'affinity' } }), { instanceUuid: null, instanceIndex: 0 })
+    expect(applied).toMatchObject({ ran: ['Grouped'], notApplicable: [], passed: [] })
+    expect(calls).toBe(3)
+  })
+
+  it.each([
+    { appliesTo: () => 'yes' as never, text: 'scheduler plugin "Odd" appliesTo returned "yes" instead of a boolean' },
+    { appliesTo: (): boolean => { throw new Error('boom') }, text: 'scheduler plugin "Odd" appliesTo failed: boom' },
+  ])('fails with PLUGIN when appliesTo misbehaves: $text', ({ appliesTo, text }) => {
+    const Odd = defineFilter({ name: 'Odd', appliesTo, filter: () => pass() })
+    expect(() => runFilters(prepared(Odd), hosts, makeRequestSpec(), { instanceUuid: null, instanceIndex: 0 })).toThrow(expect.objectContaining({ code: 'PLUGIN', message: text }) as ComputeError)
+  })
 })

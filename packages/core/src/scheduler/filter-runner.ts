@@ -1,7 +1,7 @@
 import { ComputeError } from '../errors/compute-error.js'
 import type { HostState } from '../model/host-state.js'
 import type { RequestSpec } from '../model/request-spec.js'
-import type { FilterResult } from './filter.js'
+import type { FilterResult, PluginContext } from './filter.js'
 import type { AnyHostFilter } from './registry.js'
 
 /** A filter ready to run for one request: its options and what its `prepare` returned. */
@@ -32,6 +32,8 @@ export interface FilterRejection {
 export interface FilterRunResult {
   /** The names of the filters that ran, in order. */
   readonly ran: readonly string[]
+  /** The filters that were due but had nothing to say about this request (`appliesTo` answered false). */
+  readonly notApplicable: readonly string[]
   /** The hosts every filter passed, in input order. */
   readonly passed: readonly HostState[]
   /** Host uuid → the verdicts of the filters that ran on it, in order (a host stops at its first rejection). */
@@ -58,6 +60,18 @@ export async function prepareFilters(filters: readonly { readonly plugin: AnyHos
       }
     }),
   )
+}
+
+/** Runs a plugin's `appliesTo`; anything but a boolean, or a throw, fails the request as a plugin error. */
+export function applies(plugin: string, ask: () => unknown): boolean {
+  let answer: unknown
+  try {
+    answer = ask()
+  } catch (err) {
+    throw pluginError(plugin, `appliesTo failed: ${(err as Error)?.message ?? String(err)}`, err)
+  }
+  if (typeof answer !== 'boolean') throw pluginError(plugin, `appliesTo returned ${JSON.stringify(answer)} instead of a boolean`, undefined)
+  return answer
 }
 
 function pluginError(plugin: string, message: string, cause: unknown, host?: string): ComputeError {
@@ -87,8 +101,19 @@ export function runFilters(
   options: FilterRunOptions = {},
 ): FilterRunResult {
   const record = options.recordVerdicts ?? true
-  const active = filters.filter((f) => (request.isRebuild ? f.plugin.runOnRebuild === true : !(f.plugin.runOncePerRequest === true && context.instanceIndex > 0)))
-  const contexts = active.map((f) => ({ options: f.options, state: f.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex }))
+  const due = filters.filter((f) => (request.isRebuild ? f.plugin.runOnRebuild === true : !(f.plugin.runOncePerRequest === true && context.instanceIndex > 0)))
+  const active: PreparedFilter[] = []
+  const contexts: PluginContext<unknown, unknown>[] = []
+  const notApplicable: string[] = []
+  for (const f of due) {
+    const ctx = { options: f.options, state: f.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex }
+    if (f.plugin.appliesTo && !applies(f.plugin.name, () => (f.plugin.appliesTo as NonNullable<AnyHostFilter['appliesTo']>)(request, ctx))) {
+      notApplicable.push(f.plugin.name)
+      continue
+    }
+    active.push(f)
+    contexts.push(ctx)
+  }
   const passed: HostState[] = []
   const verdicts = new Map<string, FilterVerdict[]>()
   const rejections: FilterRejection[] = []
@@ -100,7 +125,7 @@ export function runFilters(
       const f = active[j] as PreparedFilter
       let result: FilterResult
       try {
-        result = f.plugin.filter(host, request, contexts[j] as (typeof contexts)[number])
+        result = f.plugin.filter(host, request, contexts[j] as PluginContext<unknown, unknown>)
       } catch (err) {
         throw pluginError(f.plugin.name, `failed on host ${host.host}: ${(err as Error)?.message ?? String(err)}`, err, host.host)
       }
@@ -118,5 +143,5 @@ export function runFilters(
     }
     if (ok) passed.push(host)
   }
-  return { ran: active.map((f) => f.plugin.name), passed, verdicts, rejections }
+  return { ran: active.map((f) => f.plugin.name), notApplicable, passed, verdicts, rejections }
 }

@@ -66,6 +66,13 @@ export interface HostFilter<Options = undefined, State = undefined> {
   readonly runOnRebuild?: boolean
   /** Per-request preparation (I/O allowed). */
   prepare?(request: RequestSpec, ctx: { readonly options: Options }): State | Promise<State>
+  /**
+   * Whether the filter has anything to say about this request, asked once per instance before any host is seen.
+   * When it answers false the filter does not run: every host passes it, and the explanation lists it as not
+   * applicable. It must answer false only when `filter` would pass every host (Nova's filters make the same check
+   * at the top of `host_passes`, e.g. "no server group"). Without it the filter always runs.
+   */
+  appliesTo?(request: RequestSpec, ctx: PluginContext<Options, State>): boolean
   /** The verdict for one host. */
   filter(host: HostState, request: RequestSpec, ctx: PluginContext<Options, State>): FilterResult
 }

@@ -21,8 +21,11 @@ describe('in-tree weighers', () => {
     expect(weigher?.aggregateMultiplierKey).toBe(key)
     const overridden = makeHostState({ host: 'overridden', aggregates: [agg(1, { [key]: '7' }), agg(2, { [key]: '-3.5' }), agg(3, { [key]: 'junk' })] })
     const plain = makeHostState({ host: 'plain' })
-    const options = name === 'MetricsWeigher' ? { weightSetting: [], required: true, weightOfUnavailable: -10000 } : undefined
-    const weighed = runWeigher(weigher as never, [overridden, plain], makeRequestSpec(), { multiplier: 2, ...(options ? { options } : {}) })
+    const options = name === 'MetricsWeigher' ? { weightSetting: ['cpu.percent=1'], required: false, weightOfUnavailable: -10000 } : undefined
+    // The server-group weighers apply only to a group of their policy.
+    const policy = ({ ServerGroupSoftAffinityWeigher: 'soft-affinity', ServerGroupSoftAntiAffinityWeigher: 'soft-anti-affinity' } as const)[name as string]
+    const request = makeRequestSpec(policy ? { instanceGroup: { policy } } : {})
+    const weighed = runWeigher(weigher as never, [overridden, plain], request, { multiplier: 2, ...(options ? { options } : {}) })
     const multipliers = Object.fromEntries(weighed.map((w) => [w.host.host, w.scores[0]?.multiplier]))
     expect(multipliers).toEqual({ overridden: -3.5, plain: 2 })
   })

@@ -153,7 +153,7 @@ describe.each(databaseKindsUnderTest())('scheduler features on %s', (kind) => {
       const s = scheduler({ config: { explain: false } })
       const result = await s.selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(1)] }), { returnAlternates: false })
       const e: SchedulingExplanation = result.explanation
-      expect(e.instances).toEqual([{ instanceUuid: instance(1), filters: expect.any(Array), hosts: [], selected: result.selections[0]?.[0]?.computeNodeUuid, alternates: [], claimFailures: [] }])
+      expect(e.instances).toEqual([{ instanceUuid: instance(1), filters: expect.any(Array), notApplicable: expect.any(Array), hosts: [], selected: result.selections[0]?.[0]?.computeNodeUuid, alternates: [], claimFailures: [] }])
       expect(e.hostCount).toBe(2)
       const err = await rejection(s.selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(2)], requestedHost: 'quiet-off' }), { returnAlternates: false }))
       expect(err.message).toBe('No valid host was found. 0 of 2 hosts: 1 rejected by RequestedDestination (requested host is quiet-off), 1 rejected by ComputeFilter (disabled)')

@@ -64,7 +64,12 @@ describe.each(databaseKindsUnderTest())('SchedulerManager on %s', (kind) => {
     ])
     expect(await claimedOn(instance(1))).toEqual([big])
     const first = result.explanation.instances[0]
-    expect(first?.filters).toEqual(['ComputeFilter', 'ComputeCapabilitiesFilter', 'ImagePropertiesFilter', 'ServerGroupAntiAffinityFilter', 'ServerGroupAffinityFilter'])
+    // Zed's default filters: for a plain flavor and image, in no server group, only ComputeFilter has anything to check.
+    expect(first?.filters).toEqual(['ComputeFilter'])
+    expect(first?.notApplicable).toEqual([
+      'ComputeCapabilitiesFilter', 'ImagePropertiesFilter', 'ServerGroupAntiAffinityFilter', 'ServerGroupAffinityFilter',
+      'MetricsWeigher', 'ServerGroupSoftAffinityWeigher', 'ServerGroupSoftAntiAffinityWeigher',
+    ])
     const hosts = first?.hosts ?? []
     expect(hosts.map((h) => [h.host, h.weight === undefined ? null : 'weighed'])).toEqual([['big', 'weighed'], ['small', 'weighed'], ['off', null]])
     expect(hosts[2]?.rejectedBy).toEqual({ filter: 'ComputeFilter', reason: 'disabled' })
@@ -194,7 +199,8 @@ describe.each(databaseKindsUnderTest())('SchedulerManager on %s', (kind) => {
     const s = scheduler()
     const ok = await s.selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(1)], isRebuild: true, requestedHost: 'rb-1' }), { returnAlternates: false })
     expect(ok.selections[0]?.[0]).toMatchObject({ serviceHost: 'rb-1', computeNodeUuid: uuid, allocationRequest: { allocations: {} } })
-    expect(ok.explanation.instances[0]?.filters).toEqual(['ImagePropertiesFilter'])
+    // An image with no architecture, hypervisor or vm mode gives ImagePropertiesFilter nothing to check.
+    expect(ok.explanation.instances[0]).toMatchObject({ filters: [], notApplicable: ['ImagePropertiesFilter'] })
     expect(ok.explanation.instances[0]?.hosts[0]?.rejectedBy).toBeUndefined()
     const err = await rejection(
       s.selectDestinations(ctx, makeRequestSpec({ isRebuild: true, requestedHost: 'rb-1', image: { properties: { hw_architecture: 'aarch64' } } }), { returnAlternates: false }),

@@ -289,7 +289,8 @@ export class SchedulerManager {
         const run = runFilters(filters, hosts, working, ctx, { recordVerdicts: false })
         const passed = run.passed
         const table = weighTable(weighers, passed, working, ctx)
-        const ranking = new Ranking(table.totals)
+        // The explanation lists the best `topHosts`: rank that many at once rather than 16 and then again.
+        const ranking = new Ranking(table.totals, explain ? Math.max(16, topHosts + 1) : 16)
         lastPass = { hosts: passed, ranking }
         for (const r of run.rejections) rejected.set(r.uuid, { host: r.host, nodename: r.nodename, by: r.by, summary: r.by, reason: r.reason })
         log.debug({ instance_uuid: instanceUuid, hosts: hosts.length, passed: passed.length, rejected: run.rejections.length }, 'filtered and weighed hosts')
@@ -318,7 +319,8 @@ export class SchedulerManager {
         }
 
         const hostExplanations: HostExplanation[] = explain ? this.explainPass(table, ranking, pick, topHosts, run.rejections, index === 0 ? states.filter((h) => preVerdicts.has(h.uuid)).map((h) => ({ h, v: preVerdicts.get(h.uuid) as FilterVerdict })) : []) : []
-        instances.push({ instanceUuid, filters: run.ran, hosts: hostExplanations, selected: chosen?.host.uuid ?? null, alternates: [], claimFailures })
+        const notApplicable = [...run.notApplicable, ...table.notApplicable]
+        instances.push({ instanceUuid, filters: run.ran, ...(notApplicable.length ? { notApplicable } : {}), hosts: hostExplanations, selected: chosen?.host.uuid ?? null, alternates: [], claimFailures })
         if (!chosen) break
 
         claimed.push({ uuid: instanceUuid, ...chosen })
@@ -516,6 +518,7 @@ export class SchedulerManager {
     const instances: InstanceExplanation[] = request.instanceUuids.map((instanceUuid) => ({
       instanceUuid,
       filters: run.ran,
+      ...(run.notApplicable.length ? { notApplicable: run.notApplicable } : {}),
       hosts: hostExplanations,
       selected: run.passed[0]?.uuid ?? null,
       alternates: [],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ComputeError } from '../errors/compute-error.js'
 import { makeHostState, makeRequestSpec } from '../testing/scheduler-fixtures.js'
-import { hostMultiplier, normalize, pickFromSubset, Ranking, topHosts, weighHosts } from './weigh.js'
+import { hostMultiplier, normalize, pickFromSubset, Ranking, scoresOf, topHosts, weighHosts, weighTable } from './weigh.js'
 import { defineWeigher } from './weigher.js'
 
 describe(normalize.name, () => {
@@ -39,6 +39,28 @@ describe(weighHosts.name, () => {
 
   it('does not weigh a single host', () => {
     expect(weighHosts([w(Free, 1)], [makeHostState()], makeRequestSpec(), ctx)).toEqual([{ host: makeHostState(), weight: 0, scores: [] }])
+  })
+
+  it('skips a weigher whose appliesTo answers false and lists it as not applicable', () => {
+    let calls = 0
+    const Never = defineWeigher({ name: 'Never', appliesTo: () => false, weigh: () => (calls++, 1) })
+    const hosts = [makeHostState({ host: 'a', freeRamMb: 100 }), makeHostState({ host: 'b', freeRamMb: 300 })]
+    const table = weighTable([w(Never, 5), w(Free, 1)], hosts, makeRequestSpec(), ctx)
+    expect(calls).toBe(0)
+    expect(table.notApplicable).toEqual(['Never'])
+    expect(table.columns.map((c) => c.weigher)).toEqual(['Free'])
+    expect([...table.totals]).toEqual([0, 1])
+    expect(scoresOf(table, 1)).toEqual([{ weigher: 'Free', raw: 300, normalized: 1, multiplier: 1, weighted: 1 }])
+  })
+
+  it('takes per-host multipliers from aggregate metadata and reports them in the scores', () => {
+    const agg = { id: 1, uuid: 'a', name: 'slow', availabilityZone: null, metadata: { ram_weight_multiplier: '3' } }
+    const Ram = defineWeigher({ name: 'Ram', aggregateMultiplierKey: 'ram_weight_multiplier', weigh: (h) => h.freeRamMb })
+    const hosts = [makeHostState({ host: 'a', freeRamMb: 100 }), makeHostState({ host: 'b', freeRamMb: 300, aggregates: [agg] })]
+    const table = weighTable([w(Ram, 1)], hosts, makeRequestSpec(), ctx)
+    expect([...table.totals]).toEqual([0, 3])
+    expect(scoresOf(table, 1)).toEqual([{ weigher: 'Ram', raw: 300, normalized: 1, multiplier: 3, weighted: 3 }])
+    expect(scoresOf(table, 0)[0]?.multiplier).toBe(1)
   })
 
   it('fails with PLUGIN on a non-finite weight', () => {

@@ -1,7 +1,8 @@
 import { ComputeError } from '../errors/compute-error.js'
 import type { HostState } from '../model/host-state.js'
 import type { RequestSpec } from '../model/request-spec.js'
-import type { FilterRunContext } from './filter-runner.js'
+import type { PluginContext } from './filter.js'
+import { applies, type FilterRunContext } from './filter-runner.js'
 import type { AnyHostWeigher } from './registry.js'
 
 /** A weigher ready to run for one request: options, `prepare` result and configured multiplier. */
@@ -95,12 +96,23 @@ export function hostMultiplier(host: HostState, key: string | undefined, fallbac
   return min ?? fallback
 }
 
-/** One weigher's column of a {@link WeighTable}: per host, the raw value, its normalised value and the multiplier. */
+/**
+ * One weigher's column of a {@link WeighTable}: per host the raw value, and how it was normalised and multiplied
+ * (normalised values are computed on demand by {@link scoresOf}; only the totals need them for every host).
+ */
 export interface WeighColumn {
   readonly weigher: string
   readonly raw: Float64Array
-  readonly normalized: Float64Array
-  readonly multiplier: Float64Array
+  /** Raw values are clamped to `[clampLo, clampHi]` (the weigher's `minValue`/`maxValue`, else ±Infinity). */
+  readonly clampLo: number
+  readonly clampHi: number
+  /** Normalised = `(clamped − lo) / span`, or 0 for every host when `span` is 0. */
+  readonly lo: number
+  readonly span: number
+  /** Per host multipliers when some host's aggregates override the weigher's; else null and {@link WeighColumn.fallback} applies. */
+  readonly multiplier: Float64Array | null
+  /** The configured multiplier. */
+  readonly fallback: number
 }
 
 /** Every host's total weight and, per weigher, the values that make it up (host `i` is `hosts[i]`). */
@@ -109,13 +121,16 @@ export interface WeighTable {
   readonly totals: Float64Array
   /** Empty when fewer than two hosts were weighed (Nova weighs nothing then). */
   readonly columns: readonly WeighColumn[]
+  /** Weighers that had nothing to tell hosts apart by for this request (`appliesTo` answered false): 0 everywhere. */
+  readonly notApplicable: readonly string[]
 }
 
 /**
  * Weighs hosts into a table (Nova `BaseWeightHandler.get_weighed_objects`): for each weigher, raw values for every
  * host, clamped to the weigher's `[minValue, maxValue]`, normalised to 0–1 over all hosts, multiplied by the host's
- * multiplier and summed. With one host or none nothing is weighed, as in Nova. A weigher that throws or returns a
- * non-finite number fails the request with `ComputeError('PLUGIN')`.
+ * multiplier and summed. With one host or none nothing is weighed, as in Nova. A weigher whose `appliesTo` answers
+ * false is skipped (it would weigh 0 everywhere after normalisation). A weigher that throws or returns a non-finite
+ * number fails the request with `ComputeError('PLUGIN')`.
  *
  * NOTE: Nova widens `minval` when a raw value falls below it; Novum clamps instead, as `HostWeigher` documents.
  * The order is the same whenever raw values respect the bound (e.g. free RAM is not negative).
@@ -123,17 +138,24 @@ export interface WeighTable {
 export function weighTable(weighers: readonly PreparedWeigher[], hosts: readonly HostState[], request: RequestSpec, context: FilterRunContext): WeighTable {
   const n = hosts.length
   const totals = new Float64Array(n)
-  if (n <= 1) return { hosts, totals, columns: [] }
+  if (n <= 1) return { hosts, totals, columns: [], notApplicable: [] }
   const columns: WeighColumn[] = []
+  const notApplicable: string[] = []
+  const running: { w: PreparedWeigher; ctx: PluginContext<unknown, unknown> }[] = []
+  for (const w of weighers) {
+    const ctx = { options: w.options, state: w.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex }
+    const appliesTo = w.plugin.appliesTo
+    if (appliesTo && !applies(w.plugin.name, () => appliesTo.call(w.plugin, request, ctx))) notApplicable.push(w.plugin.name)
+    else running.push({ w, ctx })
+  }
   // Most hosts are in no aggregate: then every multiplier is the configured one and needs no per-host lookup.
   let anyAggregates = false
   for (let i = 0; i < n && !anyAggregates; i++) anyAggregates = (hosts[i] as HostState).aggregates.length > 0
   // One backing store for every column (allocating many small typed arrays costs more than filling them).
-  const store = new Float64Array(weighers.length * 3 * n)
+  const store = new Float64Array(running.length * n * (anyAggregates ? 2 : 1))
   let next = 0
   const column = (): Float64Array => store.subarray(next, (next += n))
-  for (const w of weighers) {
-    const ctx = { options: w.options, state: w.state, instanceUuid: context.instanceUuid, instanceIndex: context.instanceIndex }
+  for (const { w, ctx } of running) {
     const plugin = w.plugin
     const raw = column()
     let i = 0
@@ -146,8 +168,7 @@ export function weighTable(weighers: readonly PreparedWeigher[], hosts: readonly
     const { minValue, maxValue } = plugin
     const clampLo = minValue ?? Number.NEGATIVE_INFINITY
     const clampHi = maxValue ?? Number.POSITIVE_INFINITY
-    // One pass: check, clamp, and find the bounds of normalisation.
-    const normalized = column()
+    // One pass: check, and find the bounds of normalisation (of the clamped values).
     let lo = Number.POSITIVE_INFINITY
     let hi = Number.NEGATIVE_INFINITY
     for (let j = 0; j < n; j++) {
@@ -160,35 +181,40 @@ export function weighTable(weighers: readonly PreparedWeigher[], hosts: readonly
       }
       if (value < clampLo) value = clampLo
       else if (value > clampHi) value = clampHi
-      normalized[j] = value
       if (value < lo) lo = value
       if (value > hi) hi = value
     }
     if (minValue !== undefined) lo = minValue
     if (maxValue !== undefined) hi = maxValue
     const span = hi - lo
-    const multiplier = column()
-    const key = plugin.aggregateMultiplierKey
     const fallback = w.multiplier
-    if (!anyAggregates) multiplier.fill(fallback)
-    for (let j = 0; j < n; j++) {
-      const v = span === 0 ? 0 : ((normalized[j] as number) - lo) / span
-      normalized[j] = v
-      const m = anyAggregates ? hostMultiplier(hosts[j] as HostState, key, fallback) : fallback
-      if (anyAggregates) multiplier[j] = m
-      totals[j] = (totals[j] as number) + v * m
+    const multiplier = anyAggregates ? column() : null
+    if (span !== 0) {
+      const key = plugin.aggregateMultiplierKey
+      for (let j = 0; j < n; j++) {
+        let value = raw[j] as number
+        if (value < clampLo) value = clampLo
+        else if (value > clampHi) value = clampHi
+        const m = multiplier ? (multiplier[j] = hostMultiplier(hosts[j] as HostState, key, fallback)) : fallback
+        totals[j] = (totals[j] as number) + ((value - lo) / span) * m
+      }
+    } else if (multiplier) {
+      const key = plugin.aggregateMultiplierKey
+      for (let j = 0; j < n; j++) multiplier[j] = hostMultiplier(hosts[j] as HostState, key, fallback)
     }
-    columns.push({ weigher: plugin.name, raw, normalized, multiplier })
+    columns.push({ weigher: plugin.name, raw, clampLo, clampHi, lo, span, multiplier, fallback })
   }
-  return { hosts, totals, columns }
+  return { hosts, totals, columns, notApplicable }
 }
 
 /** Host `i`'s per-weigher scores from a {@link WeighTable} (empty when nothing was weighed). */
 export function scoresOf(table: WeighTable, i: number): WeigherScore[] {
   return table.columns.map((c) => {
-    const normalized = c.normalized[i] as number
-    const multiplier = c.multiplier[i] as number
-    return { weigher: c.weigher, raw: c.raw[i] as number, normalized, multiplier, weighted: normalized * multiplier }
+    const raw = c.raw[i] as number
+    const clamped = raw < c.clampLo ? c.clampLo : raw > c.clampHi ? c.clampHi : raw
+    const normalized = c.span === 0 ? 0 : (clamped - c.lo) / c.span
+    const multiplier = c.multiplier ? (c.multiplier[i] as number) : c.fallback
+    return { weigher: c.weigher, raw, normalized, multiplier, weighted: normalized * multiplier }
   })
 }
 
@@ -261,7 +287,11 @@ export function topHosts(totals: Float64Array, k: number): number[] {
 export class Ranking {
   private order: number[] = []
 
-  constructor(private readonly totals: Float64Array) {}
+  /** @param initial how many ranks to compute on the first ask (more later as needed). */
+  constructor(
+    private readonly totals: Float64Array,
+    private readonly initial = 16,
+  ) {}
 
   /** How many hosts are ranked. */
   get size(): number {
@@ -271,7 +301,7 @@ export class Ranking {
   /** The host index at `rank` (0 = heaviest), or undefined past the end. */
   at(rank: number): number | undefined {
     if (rank >= this.totals.length) return undefined
-    if (rank >= this.order.length) this.order = topHosts(this.totals, Math.max(rank + 1, this.order.length * 4, 16))
+    if (rank >= this.order.length) this.order = topHosts(this.totals, Math.max(rank + 1, this.order.length * 4, this.initial))
     return this.order[rank]
   }
 

@@ -35,6 +35,12 @@ export interface HostWeigher<Options = undefined, State = undefined> {
   readonly maxValue?: number
   /** Per-request preparation (I/O allowed); its result is `ctx.state`. */
   prepare?(request: RequestSpec, ctx: { readonly options: Options }): State | Promise<State>
+  /**
+   * Whether the weigher can tell hosts apart for this request, asked once per instance before any host is weighed.
+   * When it answers false the weigher does not run: it would give every host the same raw value, which normalises
+   * to 0 everywhere, and the explanation lists it as not applicable. Without it the weigher always runs.
+   */
+  appliesTo?(request: RequestSpec, ctx: PluginContext<Options, State>): boolean
   /** The raw weight of one host: higher is better. Must be a finite number. */
   weigh(host: HostState, request: RequestSpec, ctx: PluginContext<Options, State>): number
 }

@@ -176,6 +176,48 @@ export function runWeigher<Options, State>(weigher: HostWeigher<Options, State>,
 }
 
 /**
+ * Checks the `appliesTo` contract of a filter or weigher on some hosts: when the plugin answers false for the
+ * request, a filter must pass every host and a weigher must give every host the same raw value (the scheduler then
+ * skips it). Returns what broke the contract, one line per host; empty when the contract holds or the plugin
+ * applies. Plugin authors run it over their fixtures (or a property-based generator) next to their other tests.
+ *
+ * @example
+ * ```ts
+ * expect(appliesToViolations(AcmeLabelFilter, hosts, makeRequestSpec({ flavor: { extraSpecs: {} } }))).toEqual([])
+ * ```
+ */
+export function appliesToViolations<Options, State>(
+  plugin: HostFilter<Options, State> | HostWeigher<Options, State>,
+  hosts: readonly HostState[],
+  request: RequestSpec,
+  options: RunFilterOptions<Options, State> = {},
+): string[] {
+  const ctx = {
+    options: (options.options ?? plugin.defaultOptions) as Options,
+    state: options.state as State,
+    instanceIndex: options.instanceIndex ?? 0,
+    instanceUuid: options.instanceUuid === undefined ? (request.instanceUuids[options.instanceIndex ?? 0] ?? null) : options.instanceUuid,
+  }
+  if (!plugin.appliesTo || plugin.appliesTo(request, ctx)) return []
+  const out: string[] = []
+  if ('filter' in plugin) {
+    for (const host of hosts) {
+      const verdict = plugin.filter(host, request, ctx)
+      if (!verdict.passed) out.push(`${plugin.name} does not apply, yet rejects host ${host.host}: ${verdict.reason}`)
+    }
+    return out
+  }
+  const first = hosts[0]
+  if (!first) return out
+  const expected = plugin.weigh(first, request, ctx)
+  for (const host of hosts.slice(1)) {
+    const value = plugin.weigh(host, request, ctx)
+    if (value !== expected) out.push(`${plugin.name} does not apply, yet weighs host ${host.host} ${value} and host ${first.host} ${expected}`)
+  }
+  return out
+}
+
+/**
  * Validates a plugin's options exactly as a deployment does at start-up (ajv against `optionsSchema`, schema
  * defaults applied, `defaultOptions` when none are given) and returns them; invalid options throw the deployment's
  * `ComputeError('INVALID')`, e.g. `invalid options for scheduler plugin "AcmeLabelFilter": options must have

@@ -12,6 +12,7 @@ const SCOPE = 'aggregate_instance_extra_specs'
 export const AggregateInstanceExtraSpecsFilter = defineFilter({
   name: 'AggregateInstanceExtraSpecsFilter',
   runOncePerRequest: true,
+  appliesTo: (request) => Object.keys(request.flavor.extraSpecs).some((key) => !key.includes(':') || key.startsWith(`${SCOPE}:`)),
   filter(host, request) {
     for (const [rawKey, requirement] of Object.entries(request.flavor.extraSpecs)) {
       const scope = rawKey.split(':')

@@ -21,6 +21,7 @@ export const AvailabilityZoneFilter = defineFilter<AvailabilityZoneFilterOptions
     additionalProperties: false,
   },
   defaultOptions: { defaultAvailabilityZone: 'nova' },
+  appliesTo: (request) => Boolean(request.availabilityZone),
   filter(host, request, { options }) {
     const wanted = request.availabilityZone
     if (!wanted) return pass()

@@ -41,6 +41,8 @@ const asString = (v: unknown): string => (typeof v === 'object' && v !== null &&
 export const ComputeCapabilitiesFilter = defineFilter({
   name: 'ComputeCapabilitiesFilter',
   runOncePerRequest: true,
+  // Only unscoped and `capabilities:` keys are compared.
+  appliesTo: (request) => Object.keys(request.flavor.extraSpecs).some((key) => !key.includes(':') || key.startsWith('capabilities:')),
   filter(host, request) {
     for (const [key, requirement] of Object.entries(request.flavor.extraSpecs)) {
       const scope = key.split(':')

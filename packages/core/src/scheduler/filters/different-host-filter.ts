@@ -4,6 +4,7 @@ import { defineFilter, pass, reject } from '../filter.js'
 export const DifferentHostFilter = defineFilter({
   name: 'DifferentHostFilter',
   runOncePerRequest: true,
+  appliesTo: (request) => (request.schedulerHints['different_host'] ?? []).length > 0,
   filter(host, request) {
     const avoid = request.schedulerHints['different_host'] ?? []
     const found = avoid.filter((u) => host.instanceUuids.includes(u))

@@ -1,4 +1,5 @@
 import type { HostState } from '../../model/host-state.js'
+import type { RequestSpec } from '../../model/request-spec.js'
 import { defineFilter, pass, reject } from '../filter.js'
 
 /** Options of {@link ImagePropertiesFilter}. */
@@ -43,6 +44,16 @@ export function satisfiesVersion(version: number, predicate: string): boolean {
   return true
 }
 
+/** What the image asks of a host's supported-instance tuples: canonical architecture, hypervisor type, vm mode. */
+function wantedBy(request: RequestSpec, options: ImagePropertiesFilterOptions | undefined): [arch: string | undefined, hvType: string | undefined, vmMode: string | undefined] {
+  const props = request.image.properties
+  return [
+    canonical(props['hw_architecture'] ?? props['architecture'] ?? options?.defaultArchitecture, ARCH_ALIASES),
+    canonical(props['img_hv_type'] ?? props['hypervisor_type'], HV_ALIASES),
+    canonical(props['hw_vm_mode'] ?? props['vm_mode'], VM_MODE_ALIASES),
+  ]
+}
+
 function supports(host: HostState, wanted: readonly (string | undefined)[]): boolean {
   return host.supportedInstances.some((tuple) => wanted.every((w, i) => w === undefined || (tuple[i] ?? '').toLowerCase() === w))
 }
@@ -59,12 +70,11 @@ export const ImagePropertiesFilter = defineFilter<ImagePropertiesFilterOptions>(
   runOnRebuild: true,
   optionsSchema: { type: 'object', properties: { defaultArchitecture: { type: 'string', minLength: 1 } }, additionalProperties: false },
   defaultOptions: {},
+  appliesTo: (request, { options }) => wantedBy(request, options).some((w) => w !== undefined),
   filter(host, request, { options }) {
     const props = request.image.properties
-    const arch = canonical(props['hw_architecture'] ?? props['architecture'] ?? options?.defaultArchitecture, ARCH_ALIASES)
-    const hvType = canonical(props['img_hv_type'] ?? props['hypervisor_type'], HV_ALIASES)
-    const vmMode = canonical(props['hw_vm_mode'] ?? props['vm_mode'], VM_MODE_ALIASES)
-    const wanted = [arch, hvType, vmMode]
+    const wanted = wantedBy(request, options)
+    const [arch, hvType, vmMode] = wanted
     if (wanted.every((w) => w === undefined)) return pass()
     const described = `architecture ${arch ?? 'any'}, hypervisor ${hvType ?? 'any'}, vm mode ${vmMode ?? 'any'}`
     if (host.supportedInstances.length === 0) return reject(`image wants ${described}, host reports no supported instances`)

@@ -20,6 +20,7 @@ export const MetricsFilter = defineFilter<MetricsFilterOptions, readonly string[
   },
   defaultOptions: { weightSetting: [] },
   prepare: (_request, { options }) => parseWeightSetting(options.weightSetting).map(([name]) => name),
+  appliesTo: (_request, { options, state }) => (state ?? options.weightSetting).length > 0,
   filter(host, _request, { options, state }) {
     const names = state ?? parseWeightSetting(options.weightSetting).map(([name]) => name)
     const missing = names.filter((n) => host.metrics[n] === undefined)

@@ -4,6 +4,7 @@ import { defineFilter, pass, reject } from '../filter.js'
 export const SameHostFilter = defineFilter({
   name: 'SameHostFilter',
   runOncePerRequest: true,
+  appliesTo: (request) => (request.schedulerHints['same_host'] ?? []).length > 0,
   filter(host, request) {
     const wanted = request.schedulerHints['same_host'] ?? []
     if (wanted.length === 0) return pass()

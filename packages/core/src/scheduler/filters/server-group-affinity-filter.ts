@@ -7,6 +7,7 @@ import { defineFilter, pass, reject } from '../filter.js'
  */
 export const ServerGroupAffinityFilter = defineFilter({
   name: 'ServerGroupAffinityFilter',
+  appliesTo: (request) => request.instanceGroup?.policy === 'affinity' && request.instanceGroup.hosts.length > 0,
   filter(host, request) {
     const group = request.instanceGroup
     if (!group || group.policy !== 'affinity' || group.hosts.length === 0) return pass()

@@ -1,4 +1,5 @@
 import { defineFilter, pass, reject } from '../filter.js'
+import { memberSet } from '../group-members.js'
 
 /**
  * Hard anti-affinity (Nova `ServerGroupAntiAffinityFilter`): for a group with policy `anti-affinity`, a host passes
@@ -7,11 +8,12 @@ import { defineFilter, pass, reject } from '../filter.js'
  */
 export const ServerGroupAntiAffinityFilter = defineFilter({
   name: 'ServerGroupAntiAffinityFilter',
+  appliesTo: (request) => request.instanceGroup?.policy === 'anti-affinity',
   filter(host, request, { instanceUuid }) {
     const group = request.instanceGroup
     if (!group || group.policy !== 'anti-affinity') return pass()
     if (instanceUuid !== null && host.instanceUuids.includes(instanceUuid)) return pass()
-    const members = new Set(group.members)
+    const members = memberSet(group)
     const onHost = host.instanceUuids.filter((u) => members.has(u)).length
     const max = group.rules['max_server_per_host'] ?? 1
     if (onHost < max) return pass()

@@ -43,6 +43,7 @@ export const MetricsWeigher = defineWeigher<MetricsWeigherOptions, readonly [str
   },
   defaultOptions: { weightSetting: [], required: true, weightOfUnavailable: -10000 },
   prepare: (_request, { options }) => parseWeightSetting(options.weightSetting),
+  appliesTo: (_request, { options, state }) => (state ?? options.weightSetting).length > 0,
   weigh(host, _request, { options, state }) {
     let value = 0
     for (const [name, ratio] of state ?? parseWeightSetting(options.weightSetting)) {

@@ -7,8 +7,9 @@ describe(ServerGroupSoftAffinityWeigher.name, () => {
 
   it.each([
     { policy: 'soft-affinity', first: 'together', raws: [0, 2] },
-    { policy: 'soft-anti-affinity', first: 'lonely', raws: [0, 0] },
-    { policy: 'affinity', first: 'lonely', raws: [0, 0] },
+    // Not its policy: the weigher does not apply (it would weigh 0 everywhere), so it is skipped and records nothing.
+    { policy: 'soft-anti-affinity', first: 'lonely', raws: [undefined, undefined] },
+    { policy: 'affinity', first: 'lonely', raws: [undefined, undefined] },
   ] as const)('policy $policy → $first first', ({ policy, first, raws }) => {
     const request = makeRequestSpec({ instanceGroup: { policy, members: ['m1', 'm2'] } })
     const weighed = runWeigher(ServerGroupSoftAffinityWeigher, hosts, request)

@@ -9,5 +9,6 @@ export const ServerGroupSoftAntiAffinityWeigher = defineWeigher({
   name: 'ServerGroupSoftAntiAffinityWeigher',
   defaultMultiplier: 1,
   aggregateMultiplierKey: 'soft_anti_affinity_weight_multiplier',
+  appliesTo: (request) => request.instanceGroup?.policy === 'soft-anti-affinity',
   weigh: (host, request) => -groupMembersOnHost(host, request, 'soft-anti-affinity'),
 })
