@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type {
-  AvailabilityZoneService, ComputeApi, FlavorService, HypervisorService, IdentityService, ImageService, KeypairService, PlacementService, Policy,
+  AggregateService, AvailabilityZoneService, ComputeApi, FlavorService, HypervisorService, IdentityService, ImageService, KeypairService, PlacementService, Policy,
   QuotaService, SchedulerDryRunService, ServerGroupService, ServiceService,
 } from '@novum/core'
 import type { LoggingOptions } from './common/base-app.js'
 import { TokenCache, type TokenCacheOptions } from './common/token-cache.js'
 import { createComputeApp, type ComputeRoutesFactory } from './compute/compute-app.js'
+import { aggregateRoutes } from './compute/routes/aggregates.js'
 import { flavorRoutes } from './compute/routes/flavors.js'
 import { infrastructureRoutes } from './compute/routes/infrastructure.js'
 import { keypairRoutes } from './compute/routes/keypairs.js'
@@ -37,6 +38,8 @@ export interface ApiHttpServices {
   readonly serverGroups?: ServerGroupService
   /** Serves the `/os-scheduler-dry-run` extension when given. */
   readonly schedulerDryRun?: SchedulerDryRunService
+  /** Serves `/os-aggregates` when given. */
+  readonly aggregates?: AggregateService
 }
 
 /** The default port of each surface (Nova, Keystone, Glance, Placement). */
@@ -147,6 +150,7 @@ export function createApiServers(services: ApiHttpServices, options: ApiServersO
       infrastructureRoutes({ hypervisors: services.hypervisors, services: services.services, availabilityZones: services.availabilityZones }),
       ...(services.serverGroups ? [serverGroupRoutes({ serverGroups: services.serverGroups })] : []),
       ...(services.schedulerDryRun ? [schedulerDryRunRoutes({ schedulerDryRun: services.schedulerDryRun })] : []),
+      ...(services.aggregates ? [aggregateRoutes({ aggregates: services.aggregates })] : []),
       ...(options.extraComputeRoutes ?? []),
     ],
   })

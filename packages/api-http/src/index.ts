@@ -25,6 +25,8 @@ export type { InfrastructureRouteServices } from './compute/routes/infrastructur
 export { serverGroupRoutes, serverGroupView } from './compute/routes/server-groups.js'
 export type { ServerGroupRouteServices } from './compute/routes/server-groups.js'
 export { schedulerDryRunRoutes } from './compute/routes/scheduler-dry-run.js'
+export { aggregateRoutes, aggregateView } from './compute/routes/aggregates.js'
+export type { AggregateRouteServices } from './compute/routes/aggregates.js'
 export type { SchedulerDryRunRouteServices } from './compute/routes/scheduler-dry-run.js'
 export { createIdentityApp, serviceCatalog } from './identity/identity-app.js'
 export type { IdentityAppOptions, ServiceEndpoints } from './identity/identity-app.js'

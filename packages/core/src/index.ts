@@ -25,7 +25,7 @@ export type { Token, TokenType, Provider, Resolver } from './composition/provide
 export { DATABASE, TRANSPORT, VIRT_DRIVER, CLOCK, LOGGER } from './tokens.js'
 export {
   COMPUTE_API, FLAVOR_SERVICE, KEYPAIR_SERVICE, HYPERVISOR_SERVICE, SERVICE_SERVICE, AVAILABILITY_ZONE_SERVICE, IDENTITY_SERVICE,
-  IMAGE_SERVICE, QUOTA_SERVICE, POLICY, SERVER_GROUP_SERVICE, SCHEDULER_DRY_RUN_SERVICE,
+  IMAGE_SERVICE, QUOTA_SERVICE, POLICY, SERVER_GROUP_SERVICE, SCHEDULER_DRY_RUN_SERVICE, AGGREGATE_SERVICE,
 } from './tokens.js'
 export { systemClock, isoNow } from './util/clock.js'
 export type { Clock } from './util/clock.js'
@@ -115,6 +115,7 @@ export {
   ComputeApi, serverFromRow, sanitizeHostname, generatePassword, FlavorService, DEFAULT_FLAVORS, flavorFromRow, KeypairService, keypairFingerprint,
   validateKeypairName, parseSshPublicKey, toOpenSshPublicKey, generateSshKeypair, HypervisorService, ComputeNodeService, ServiceService,
   AvailabilityZoneService, isServiceUp, DEFAULT_SERVICE_DOWN_TIME_SEC, ServerGroupService, SERVER_GROUP_POLICIES, SchedulerDryRunService,
+  AggregateService,
 } from './api/index.js'
 export type {
   CreateServerRequest, CreateServersResult, RequestedNetwork, InjectedFile, Server, InstanceFault, ServerListFilters, ServerUpdate,
@@ -124,6 +125,7 @@ export type {
   HypervisorListOptions, HypervisorStatistics, HypervisorServiceConfig, ComputeService, ServiceListFilters, ServiceUpdate, ServiceServiceConfig,
   AvailabilityZoneInfo, ZoneServiceState, AvailabilityZoneServiceConfig, ServiceHeartbeat, ZoneConfig, ServerGroup, ServerGroupPolicy,
   ServerGroupCreateRequest, ServerGroupListOptions, ServerGroupServiceConfig, SchedulerDryRunRequest, SchedulerDryRunResult, DryRunDestination, DryRunScheduler,
+  Aggregate, AggregateCreateRequest, AggregateUpdate, AggregateId, AggregatePlacement, AggregateServiceConfig,
 } from './api/index.js'
 export { IdentityService, DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, DEFAULT_ROLES, UNAUTHORIZED_MESSAGE } from './identity/index.js'
 export type {
@@ -147,8 +149,10 @@ export type {
 } from './conductor/index.js'
 export { ComputeManager, computeEndpoint, computeNodeUsage, ComputeHostReconciler } from './compute/index.js'
 export type { ComputeHostReconcilerConfig, GuestReconciliation, ComputeManagerConfig, ComputeManagerOptions, BuildAndRunInstanceArgs, NodeUsage } from './compute/index.js'
-export { Notifier, PAYLOAD_VERSIONS, versionedPayload, faultFromError, exceptionPayload, flavorPayload, instanceActionPayload, computeTaskPayload } from './notifications/index.js'
-export type { NotifierConfig, VersionedPayload, FaultInfo, InstancePayloadOptions } from './notifications/index.js'
+export {
+  Notifier, PAYLOAD_VERSIONS, versionedPayload, faultFromError, exceptionPayload, flavorPayload, instanceActionPayload, computeTaskPayload, aggregatePayload,
+} from './notifications/index.js'
+export type { NotifierConfig, VersionedPayload, FaultInfo, InstancePayloadOptions, AggregatePayloadSource } from './notifications/index.js'
 export { createDeployment, deploymentProviders } from './composition/create-deployment.js'
 export type { Deployment, DeploymentConfig, DeploymentRole, ComputeHostConfig, ApiServices } from './composition/create-deployment.js'
 export {

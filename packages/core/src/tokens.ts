@@ -12,6 +12,7 @@ import type { ServiceService } from './api/service-service.js'
 import type { AvailabilityZoneService } from './api/availability-zone-service.js'
 import type { ServerGroupService } from './api/server-group-service.js'
 import type { SchedulerDryRunService } from './api/scheduler-dry-run-service.js'
+import type { AggregateService } from './api/aggregate-service.js'
 import type { IdentityService } from './identity/identity-service.js'
 import type { ImageService } from './image/image-service.js'
 import type { QuotaService } from './quota/quota-service.js'
@@ -62,6 +63,8 @@ export const QUOTA_SERVICE = token<QuotaService>('QuotaService')
 export const POLICY = token<Policy>('Policy')
 /** Server groups (`os-server-groups`). */
 export const SERVER_GROUP_SERVICE = token<ServerGroupService>('ServerGroupService')
+/** Host aggregates (`os-aggregates`), mirrored into Placement. */
+export const AGGREGATE_SERVICE = token<AggregateService>('AggregateService')
 /** The scheduler dry run (`os-scheduler-dry-run`, a Novum extension). */
 export const SCHEDULER_DRY_RUN_SERVICE = token<SchedulerDryRunService>('SchedulerDryRunService')
 

@@ -23,3 +23,5 @@ export { ServerGroupService, SERVER_GROUP_POLICIES } from './server-group-servic
 export type { ServerGroup, ServerGroupPolicy, ServerGroupCreateRequest, ServerGroupListOptions, ServerGroupServiceConfig } from './server-group-service.js'
 export { SchedulerDryRunService } from './scheduler-dry-run-service.js'
 export type { SchedulerDryRunRequest, SchedulerDryRunResult, DryRunDestination, DryRunScheduler } from './scheduler-dry-run-service.js'
+export { AggregateService } from './aggregate-service.js'
+export type { Aggregate, AggregateCreateRequest, AggregateUpdate, AggregateId, AggregatePlacement, AggregateServiceConfig } from './aggregate-service.js'

@@ -1,3 +1,4 @@
+import { AggregateService } from '../api/aggregate-service.js'
 import { AvailabilityZoneService } from '../api/availability-zone-service.js'
 import { ComputeApi, type ComputeApiConfig } from '../api/compute-api.js'
 import { FlavorService } from '../api/flavor-service.js'
@@ -18,6 +19,7 @@ import { createDatabase, type DatabaseConfig, type NovumDb } from '../db/create-
 import { migrateToLatest } from '../db/migrate.js'
 import { IdentityService, type IdentityServiceConfig } from '../identity/identity-service.js'
 import { ImageService } from '../image/image-service.js'
+import { Notifier } from '../notifications/notifier.js'
 import { PlacementService } from '../placement/placement-service.js'
 import { Policy } from '../policy/policy.js'
 import { QuotaService } from '../quota/quota-service.js'
@@ -26,7 +28,7 @@ import type { SchedulerPlugin } from '../scheduler/registry.js'
 import { SchedulerManager, type SchedulerConfig } from '../scheduler/scheduler-manager.js'
 import { SchedulerRpcClient, SCHEDULER_TOPIC } from '../scheduler/scheduler-rpc.js'
 import {
-  AVAILABILITY_ZONE_SERVICE, CLOCK, COMPUTE_API, COMPUTE_MANAGERS, CONDUCTOR_MANAGER, DATABASE, DEPLOYMENT_CONFIG, FLAVOR_SERVICE,
+  AGGREGATE_SERVICE, AVAILABILITY_ZONE_SERVICE, CLOCK, COMPUTE_API, COMPUTE_MANAGERS, CONDUCTOR_MANAGER, DATABASE, DEPLOYMENT_CONFIG, FLAVOR_SERVICE,
   HYPERVISOR_SERVICE, IDENTITY_SERVICE, IMAGE_SERVICE, KEYPAIR_SERVICE, LOGGER, PLACEMENT, POLICY, QUOTA_SERVICE, SCHEDULER_DRY_RUN_SERVICE, SCHEDULER_MANAGER,
   SCHEDULER_REGISTRY, SERVER_GROUP_SERVICE, SERVICE_SERVICE, TRANSPORT,
 } from '../tokens.js'
@@ -123,6 +125,7 @@ export interface ApiServices {
   readonly placement: PlacementService
   readonly serverGroups: ServerGroupService
   readonly schedulerDryRun: SchedulerDryRunService
+  readonly aggregates: AggregateService
 }
 
 /** A wired deployment: start it, serve it, stop it. */
@@ -185,6 +188,12 @@ export function deploymentProviders(config: DeploymentConfig): Provider[] {
     provide(AVAILABILITY_ZONE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new AvailabilityZoneService(d, policy, clock, logger, downTimeConfig)),
     provide(SERVER_GROUP_SERVICE, [DATABASE, QUOTA_SERVICE, POLICY, CLOCK, LOGGER], (d, quotas, policy, clock, logger) =>
       new ServerGroupService(d, quotas, policy, clock, logger.child({ service: 'nova-api' }), config.api?.maxLimit !== undefined ? { maxLimit: config.api.maxLimit } : {})),
+    provide(AGGREGATE_SERVICE, [DATABASE, PLACEMENT, TRANSPORT, POLICY, CLOCK, LOGGER], (d, placement, transport, policy, clock, logger) => {
+      const apiLogger = logger.child({ service: 'nova-api' })
+      const notifier = new Notifier({ transport, service: 'nova-api', host: config.serviceReport?.host ?? 'api', clock, logger: apiLogger })
+      const internalAvailabilityZone = config.api?.internalAvailabilityZone
+      return new AggregateService(d, placement, policy, clock, apiLogger, { notifier, ...(internalAvailabilityZone !== undefined ? { internalAvailabilityZone } : {}) })
+    }),
     provide(SCHEDULER_DRY_RUN_SERVICE, [TRANSPORT, FLAVOR_SERVICE, IMAGE_SERVICE, SERVER_GROUP_SERVICE, POLICY], (transport, flavors, images, groups, policy) =>
       new SchedulerDryRunService(new SchedulerRpcClient(transport, rpcTimeoutMs), flavors, images, groups, policy)),
     provide(
@@ -248,6 +257,7 @@ export function createDeployment(
         placement: resolver.get(PLACEMENT),
         serverGroups: resolver.get(SERVER_GROUP_SERVICE),
         schedulerDryRun: resolver.get(SCHEDULER_DRY_RUN_SERVICE),
+        aggregates: resolver.get(AGGREGATE_SERVICE),
       }
       return api
     },

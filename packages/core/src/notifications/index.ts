@@ -8,5 +8,6 @@ export {
   flavorPayload,
   instanceActionPayload,
   computeTaskPayload,
+  aggregatePayload,
 } from './payloads.js'
-export type { VersionedPayload, FaultInfo, InstancePayloadOptions } from './payloads.js'
+export type { VersionedPayload, FaultInfo, InstancePayloadOptions, AggregatePayloadSource } from './payloads.js'

@@ -26,6 +26,7 @@ export const PAYLOAD_VERSIONS = {
   ExceptionPayload: '1.1',
   ComputeTaskPayload: '1.0',
   RequestSpecPayload: '1.1',
+  AggregatePayload: '1.1',
 } as const
 
 /** Wraps `data` as a versioned object. */
@@ -148,6 +149,28 @@ export function instanceActionPayload(context: RequestContext | null, instance: 
     return versionedPayload('InstanceCreatePayload', data)
   }
   return versionedPayload('InstanceActionPayload', data)
+}
+
+/** What {@link aggregatePayload} reads of a host aggregate. */
+export interface AggregatePayloadSource {
+  /** `null` before the aggregate is stored (`aggregate.create.start`). */
+  readonly id: number | null
+  readonly uuid: string
+  readonly name: string
+  /** `null` when not loaded yet (`aggregate.create.start`). */
+  readonly hosts: readonly string[] | null
+  readonly metadata: Readonly<Record<string, string>> | null
+}
+
+/** Nova's `AggregatePayload` of the `aggregate.*` notifications (create, delete, add_host, remove_host, update_metadata, update_prop). */
+export function aggregatePayload(aggregate: AggregatePayloadSource): VersionedPayload {
+  return versionedPayload('AggregatePayload', {
+    id: aggregate.id,
+    uuid: aggregate.uuid,
+    name: aggregate.name,
+    hosts: aggregate.hosts ? [...aggregate.hosts] : null,
+    metadata: aggregate.metadata ? { ...aggregate.metadata } : null,
+  })
 }
 
 /** Nova's `ComputeTaskPayload` of a conductor task failure (`compute_task.build_instances.error`). */

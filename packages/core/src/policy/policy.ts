@@ -112,6 +112,16 @@ export const DEFAULT_POLICY_RULES: Readonly<Record<string, PolicyCheck>> = {
   'os_compute_api:os-services:delete': 'admin',
   'os_compute_api:os-availability-zone:list': 'any',
   'os_compute_api:os-availability-zone:detail': 'admin',
+  // host aggregates
+  'os_compute_api:os-aggregates:index': 'admin',
+  'os_compute_api:os-aggregates:create': 'admin',
+  'os_compute_api:os-aggregates:show': 'admin',
+  'os_compute_api:os-aggregates:update': 'admin',
+  'os_compute_api:os-aggregates:delete': 'admin',
+  'os_compute_api:os-aggregates:add_host': 'admin',
+  'os_compute_api:os-aggregates:remove_host': 'admin',
+  'os_compute_api:os-aggregates:set_metadata': 'admin',
+  'compute:aggregates:images': 'admin',
   // server groups
   'os_compute_api:os-server-groups:create': 'project_member_or_admin',
   'os_compute_api:os-server-groups:delete': 'project_member_or_admin',
