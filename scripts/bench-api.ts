@@ -21,7 +21,7 @@
  * ```
  */
 
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 /** One measured figure: one row of the results table. */
@@ -94,4 +94,34 @@ export async function freePort(): Promise<number> {
 export function rssMb(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN)
   return kb / 1024
+}
+
+/** CPU time (user + system) a process has used so far, in milliseconds (`/proc/<pid>/stat`); NaN once it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The fields after the command (which may hold spaces) start after the last ')'; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return Number.NaN
+  }
+}
+
+// NOTE: USER_HZ is 100 on every Linux the project runs on (`getconf CLK_TCK`).
+const CLOCK_TICKS_PER_SECOND = 100
+
+/** The pids of processes whose command name (`/proc/<pid>/comm`) is one of `names`, e.g. `postgres`, `beam.smp`. */
+export function pidsNamed(...names: string[]): number[] {
+  const out: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (names.includes(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) out.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { defineBenchmark, freePort, median, rssMb, sleep, type BenchFigure } from '../../../scripts/bench-api.js'
+import { cpuMs, defineBenchmark, freePort, median, pidsNamed, rssMb, sleep, type BenchFigure } from '../../../scripts/bench-api.js'
 import { compute, liftQuotas, login, waitAll, waitServer, type Session } from '../src/client.js'
 import { dropDatabase } from '../src/database.js'
 import type { SupervisorState } from '../src/supervisor.js'
@@ -65,9 +65,13 @@ export default defineBenchmark({
       await run('rabbitmqctl', ['--quiet', 'add_vhost', vhost])
       await run('rabbitmqctl', ['--quiet', 'set_permissions', '-p', vhost, decodeURIComponent(amqp.username || 'guest'), '.*', '.*', '.*'])
       const t0 = performance.now()
+      // NOTE: NOVUM_BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the supervisor, whose children
+      // inherit its Node.js arguments: a way to profile every process of the deployment under this load.
+      const nodeArgs = (process.env['NOVUM_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean)
       child = spawn(
         process.execPath,
         [
+          ...nodeArgs,
           'dist/main.js', 'up', '--data-dir', dataDir, '--database', databaseUrl, '--amqp-url', amqp.toString(), '--admin-password', password,
           '--compute-port', String(ports.compute), '--identity-port', String(ports.identity), '--image-port', String(ports.image),
           '--placement-port', String(ports.placement), '--log-level', 'warn',
@@ -105,13 +109,28 @@ export default defineBenchmark({
         deleteTimes.push(performance.now() - d0)
       }
 
-      log('50 servers by 10 parallel clients (3 runs)')
-      const runs: { boots: number; deletes: number }[] = []
-      for (let r = 0; r < 3; r++) {
-        const b = await batch(s, `batch${r}`, 50, 10)
-        const del = await deleteAll(s, b.ids, 10)
-        runs.push({ boots: 50 / b.seconds, deletes: 50 / del })
+      // CPU per boot, by process: the deployment's processes, the broker and the database server (every postgres process).
+      const children = (JSON.parse(readFileSync(join(dataDir, 'supervisor.json'), 'utf8')) as SupervisorState).children
+      const cpu = (): Record<string, number> => {
+        const sum = (pids: readonly number[]) => pids.reduce((n, pid) => n + (cpuMs(pid) || 0), 0)
+        return { ...Object.fromEntries(children.map((c) => [c.name.replace(/-\d+$/, ''), 0])), ...children.reduce<Record<string, number>>((acc, c) => {
+          const key = c.name.replace(/-\d+$/, '')
+          acc[key] = (acc[key] ?? 0) + cpuMs(c.pid!)
+          return acc
+        }, {}), bench: cpuMs(process.pid), rabbitmq: sum(pidsNamed('beam.smp')), postgres: sum(pidsNamed('postgres')) }
       }
+
+      log('50 servers by 10 parallel clients (3 runs)')
+      const runs: { boots: number; deletes: number; cpu: Record<string, number> }[] = []
+      for (let r = 0; r < 3; r++) {
+        const before = cpu()
+        const b = await batch(s, `batch${r}`, 50, 10)
+        const after = cpu()
+        const del = await deleteAll(s, b.ids, 10)
+        runs.push({ boots: 50 / b.seconds, deletes: 50 / del, cpu: Object.fromEntries(Object.keys(after).map((k) => [k, ((after[k] ?? 0) - (before[k] ?? 0)) / 50])) })
+      }
+      const cpuPerBoot = Object.fromEntries(Object.keys(runs[0]!.cpu).map((k) => [k, median(runs.map((x) => x.cpu[k] ?? 0))]))
+      const cpuTotal = Object.entries(cpuPerBoot).filter(([k]) => k !== 'bench').reduce((n, [, v]) => n + v, 0)
       log('200 servers by 20 parallel clients')
       const big = await batch(s, 'big', 200, 20)
       const bigDel = await deleteAll(s, big.ids, 20)
@@ -130,6 +149,10 @@ export default defineBenchmark({
         {
           figure: '50 servers by 10 clients, create→all ACTIVE, median of 3', value: round(boots), unit: 'boots/s', target: '≥ 100 boots/s', met: boots >= 100,
           note: `runs ${runs.map((x) => round(x.boots)).join(', ')}; Nova all-in-one here: 0.58–1.22`,
+        },
+        {
+          figure: 'CPU per boot in the 50-server batch (all processes but the benchmark client), median of 3', value: round(cpuTotal), unit: 'ms',
+          note: Object.entries(cpuPerBoot).map(([k, v]) => `${k} ${round(v)}`).join(', '),
         },
         { figure: '50 servers by 10 clients, delete→all gone, median of 3', value: round(deletes), unit: 'deletes/s', note: `runs ${runs.map((x) => round(x.deletes)).join(', ')}` },
         { figure: '200 servers by 20 clients, create→all ACTIVE', value: round(200 / big.seconds), unit: 'boots/s', note: `${round(big.seconds * 1000)} ms in all; delete→gone ${round(200 / bigDel)}/s` },

@@ -300,17 +300,31 @@ export class QuotaService {
 
   /** The effective limits of a scope (no policy check: for services). */
   async effectiveLimits(scope: QuotaScope): Promise<QuotaSet> {
-    const out: Record<QuotaResource, number> = { ...(await this.classLimits('default')) }
-    const projectRows = await this.db.selectFrom('quotas').select(['resource', 'hard_limit']).where('project_id', '=', scope.projectId).execute()
-    for (const row of projectRows) if (isResource(row.resource)) out[row.resource] = row.hard_limit
-    if (scope.userId) {
-      const userRows = await this.db
-        .selectFrom('project_user_quotas').select(['resource', 'hard_limit'])
-        .where('project_id', '=', scope.projectId).where('user_id', '=', scope.userId)
-        .execute()
-      for (const row of userRows) if (isResource(row.resource)) out[row.resource] = row.hard_limit
+    const { project, user } = await this.limitLevels(scope)
+    return { ...project, ...user }
+  }
+
+  /**
+   * The `default` class's limits overlaid with the project's (`project`), and the user's own overrides (`user`),
+   * read in one query.
+   */
+  private async limitLevels(scope: QuotaScope): Promise<{ project: QuotaSet; user: Partial<Record<QuotaResource, number>> }> {
+    let q = this.db
+      .selectFrom('quota_classes').select((eb) => [eb.val(0).as('level'), 'resource', 'hard_limit']).where('class_name', '=', 'default')
+      .unionAll((db) => db.selectFrom('quotas').select((eb) => [eb.val(1).as('level'), 'resource', 'hard_limit']).where('project_id', '=', scope.projectId))
+    const userId = scope.userId
+    if (userId) {
+      q = q.unionAll((db) =>
+        db.selectFrom('project_user_quotas').select((eb) => [eb.val(2).as('level'), 'resource', 'hard_limit']).where('project_id', '=', scope.projectId).where('user_id', '=', userId),
+      )
     }
-    return out
+    const rows = await q.execute()
+    const project: Record<QuotaResource, number> = { ...this.configDefaults }
+    const user: Partial<Record<QuotaResource, number>> = {}
+    // Class rows first, then the project's, so the project wins over the class whatever order the rows come in.
+    for (const level of [0, 1]) for (const row of rows) if (Number(row.level) === level && isResource(row.resource)) project[row.resource] = row.hard_limit
+    for (const row of rows) if (Number(row.level) === 2 && isResource(row.resource)) user[row.resource] = row.hard_limit
+    return { project, user }
   }
 
   /**
@@ -356,17 +370,51 @@ export class QuotaService {
     }
   }
 
+  /** {@link QuotaService.usage} of the user (`user`) and of the whole project (`project`), instances counted in one query. */
+  private async usageLevels(scope: QuotaScope, only: ReadonlySet<QuotaResource>): Promise<{ user: Readonly<Record<QuotaResource, number>>; project: Readonly<Record<QuotaResource, number>> }> {
+    const userId = scope.userId
+    if (!userId) {
+      const usage = await this.usage({ projectId: scope.projectId, userId: null }, only)
+      return { user: usage, project: usage }
+    }
+    const countsInstances = only.has('instances') || only.has('cores') || only.has('ram')
+    const rest = new Set([...only].filter((r) => r !== 'instances' && r !== 'cores' && r !== 'ram'))
+    // key_pairs are the user's and server_groups the project's in either scope: one usage() call covers both.
+    const [user, row] = await Promise.all([
+      this.usage({ projectId: scope.projectId, userId }, rest),
+      countsInstances
+        ? this.db
+            .selectFrom('instances')
+            .select((eb) => {
+              const mine = <T>(then: T) => eb.case().when('user_id', '=', userId).then(then).else(0).end()
+              return [
+                eb.fn.countAll().as('n'), eb.fn.sum<number>('vcpus').as('cores'), eb.fn.sum<number>('memory_mb').as('ram'),
+                eb.fn.sum<number>(mine(1)).as('user_n'), eb.fn.sum<number>(mine(eb.ref('vcpus'))).as('user_cores'), eb.fn.sum<number>(mine(eb.ref('memory_mb'))).as('user_ram'),
+              ]
+            })
+            .where('project_id', '=', scope.projectId)
+            .where('deleted', '=', 0)
+            .where('vm_state', '!=', 'soft-delete')
+            .executeTakeFirstOrThrow()
+        : null,
+    ])
+    const instances = (n: unknown, cores: unknown, ram: unknown) => ({ instances: Number(n ?? 0), cores: Number(cores ?? 0), ram: Number(ram ?? 0) })
+    return {
+      user: row ? { ...user, ...instances(row.user_n, row.user_cores, row.user_ram) } : user,
+      project: { ...user, ...(row ? instances(row.n, row.cores, row.ram) : {}) },
+    }
+  }
+
   /**
    * Checks counted resources (`instances`, `cores`, `ram`, `key_pairs`, `server_groups`) for adding `deltas`, at
    * project level and, where the user has an override, at user level. Returns the outcome; throws nothing.
    */
   async evaluate(deltas: Partial<Record<QuotaResource, number>>, scope: QuotaScope): Promise<QuotaEvaluation> {
     const resources = (Object.keys(deltas) as QuotaResource[]).filter((r) => COUNTED.has(r))
-    const projectLimits = await this.effectiveLimits({ projectId: scope.projectId, userId: null })
+    const { project: projectLimits, user: userLimits } = await this.limitLevels(scope)
     const only = new Set(resources)
-    const projectUsage = await this.usage({ projectId: scope.projectId, userId: scope.userId ?? null }, only)
-    // key_pairs are per user; everything else counted per project.
-    const projectWide = scope.userId ? await this.usage({ projectId: scope.projectId, userId: null }, only) : projectUsage
+    // key_pairs are per user; everything else counted per project (the user's own usage meets user-level limits).
+    const { user: projectUsage, project: projectWide } = await this.usageLevels(scope, only)
     const overs = new Set<QuotaResource>()
     const quotas: Partial<Record<QuotaResource, number>> = {}
     const usages: Partial<Record<QuotaResource, number>> = {}
@@ -377,19 +425,13 @@ export class QuotaService {
       usages[r] = used
       if (limit >= 0 && used + (deltas[r] ?? 0) > limit) overs.add(r)
     }
-    if (scope.userId) {
-      const userRows = await this.db
-        .selectFrom('project_user_quotas').select(['resource', 'hard_limit'])
-        .where('project_id', '=', scope.projectId).where('user_id', '=', scope.userId)
-        .execute()
-      for (const row of userRows) {
-        if (!isResource(row.resource) || !resources.includes(row.resource) || row.resource === 'key_pairs') continue
-        const used = projectUsage[row.resource]
-        if (row.hard_limit >= 0 && used + (deltas[row.resource] ?? 0) > row.hard_limit) {
-          overs.add(row.resource)
-          quotas[row.resource] = row.hard_limit
-          usages[row.resource] = used
-        }
+    for (const [resource, limit] of Object.entries(userLimits) as [QuotaResource, number][]) {
+      if (!resources.includes(resource) || resource === 'key_pairs') continue
+      const used = projectUsage[resource]
+      if (limit >= 0 && used + (deltas[resource] ?? 0) > limit) {
+        overs.add(resource)
+        quotas[resource] = limit
+        usages[resource] = used
       }
     }
     return { overs: [...overs].sort(), quotas, usages }
@@ -443,6 +485,8 @@ export class QuotaService {
 
   /** Checks a metadata item count against `metadata_items` (Nova `MetadataLimitExceeded`, 403). */
   async checkMetadataItems(ctx: RequestContext, count: number, scope: QuotaScope = scopeOf(ctx)): Promise<void> {
+    // No items fit every limit (a limit is -1, unlimited, or ≥ 0): nothing to read.
+    if (count === 0) return
     const limit = (await this.effectiveLimits(scope)).metadata_items
     if (limit >= 0 && count > limit) {
       throw new ComputeError('QUOTA', `Maximum number of metadata items exceeds ${limit}`, { details: { resource: 'metadata_items', allowed: limit } })

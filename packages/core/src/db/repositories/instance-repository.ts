@@ -188,17 +188,20 @@ export class InstanceRepository {
         return ors.length ? eb.or(ors) : eb.val(false)
       })
     }
-    const result = await q.executeTakeFirst()
-    if (Number(result.numUpdatedRows) === 0) {
-      const current = await this.find(uuid)
-      if (!current) throw new ComputeError('NOT_FOUND', `Instance ${uuid} could not be found.`, { details: { instanceUuid: uuid } })
-      throw new ComputeError(
-        'CONFLICT',
-        `Conflict updating instance ${uuid}. Expected: {'task_state': [${(expected ?? []).map((s) => (s === null ? 'None' : `'${s}'`)).join(', ')}]}. Actual: {'task_state': ${current.taskState === null ? 'None' : `'${current.taskState}'`}}`,
-        { details: { code: 'UnexpectedTaskState', instanceUuid: uuid, actual: current.taskState } },
-      )
+    // PostgreSQL and SQLite return the updated row in the same statement; MariaDB cannot (no UPDATE … RETURNING).
+    if (this.db.getExecutor().adapter.supportsReturning) {
+      const row = await q.returningAll().executeTakeFirst()
+      if (row) return instanceFromRow(row)
+    } else if (Number((await q.executeTakeFirst()).numUpdatedRows) > 0) {
+      return this.get(uuid)
     }
-    return this.get(uuid)
+    const current = await this.find(uuid)
+    if (!current) throw new ComputeError('NOT_FOUND', `Instance ${uuid} could not be found.`, { details: { instanceUuid: uuid } })
+    throw new ComputeError(
+      'CONFLICT',
+      `Conflict updating instance ${uuid}. Expected: {'task_state': [${(expected ?? []).map((s) => (s === null ? 'None' : `'${s}'`)).join(', ')}]}. Actual: {'task_state': ${current.taskState === null ? 'None' : `'${current.taskState}'`}}`,
+      { details: { code: 'UnexpectedTaskState', instanceUuid: uuid, actual: current.taskState } },
+    )
   }
 
   /** Marks the instance deleted (Nova's soft-delete convention: `deleted` = id). */
