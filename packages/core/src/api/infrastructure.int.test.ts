@@ -5,6 +5,7 @@ import { createTestDatabase, databaseKindsUnderTest, type TestDatabase } from '.
 import type { Clock } from '../util/clock.js'
 import { AvailabilityZoneService } from './availability-zone-service.js'
 import { HypervisorService } from './hypervisor-service.js'
+import { PlacementService } from '../placement/placement-service.js'
 import { ServiceService } from './service-service.js'
 
 class TestClock implements Clock {
@@ -22,6 +23,7 @@ describe.each(databaseKindsUnderTest())('hypervisors, services and zones on %s',
   let clock: TestClock
   let hypervisors: HypervisorService
   let services: ServiceService
+  let placement: PlacementService
   let zones: AvailabilityZoneService
   const ids: Record<string, number> = {}
 
@@ -39,23 +41,26 @@ describe.each(databaseKindsUnderTest())('hypervisors, services and zones on %s',
     return (await t.db.selectFrom('services').select('id').where('host', '=', host).where('binary', '=', binary).executeTakeFirstOrThrow()).id
   }
 
-  async function addNode(host: string, serviceId: number): Promise<void> {
+  async function addNode(host: string, serviceId: number): Promise<string> {
+    const uuid = crypto.randomUUID()
     await t.db
       .insertInto('compute_nodes')
       .values({
-        uuid: crypto.randomUUID(), service_id: serviceId, host, hypervisor_hostname: `${host}.local`, hypervisor_type: 'fake', hypervisor_version: 1000,
+        uuid, service_id: serviceId, host, hypervisor_hostname: `${host}.local`, hypervisor_type: 'fake', hypervisor_version: 1000,
         vcpus: 8, memory_mb: 16384, local_gb: 100, vcpus_used: 2, memory_mb_used: 1024, local_gb_used: 10, free_ram_mb: 15360, free_disk_gb: 90,
         disk_available_least: 90, current_workload: 0, running_vms: 1, host_ip: '192.0.2.1', cpu_info: '{"arch":"x86_64"}', supported_instances: '[]',
         stats: '{}', metrics: '{}', cpu_allocation_ratio: 16, ram_allocation_ratio: 1.5, disk_allocation_ratio: 1, created_at: iso(), updated_at: iso(), deleted_at: null,
       })
       .execute()
+    return uuid
   }
 
   beforeAll(async () => {
     t = await createTestDatabase(kind)
     clock = new TestClock()
     hypervisors = new HypervisorService(t.db, undefined, clock)
-    services = new ServiceService(t.db, undefined, clock)
+    placement = new PlacementService(t.db)
+    services = new ServiceService(t.db, undefined, clock, undefined, { placement })
     zones = new AvailabilityZoneService(t.db, undefined, clock)
     ids.c1 = await addService('c1', 'nova-compute')
     ids.c2 = await addService('c2', 'nova-compute', { lastSeenMsAgo: 61_000 })
@@ -153,10 +158,15 @@ describe.each(databaseKindsUnderTest())('hypervisors, services and zones on %s',
         'Unable to delete compute service that is hosting instances. Migrate or delete the instances first.',
       )
       const extra = await addService('c9', 'nova-compute')
-      await addNode('c9', extra)
+      const node = await addNode('c9', extra)
+      // Its provider, in an aggregate: both leave Placement with the service, as in Nova.
+      const rp = await placement.createProvider({ uuid: node, name: 'c9.local' })
+      await placement.setAggregates(node, rp.generation, ['7c0d8c3e-1111-4222-8333-444455556666'])
       await services.delete(admin, extra)
       expect((await services.list(admin, { host: 'c9' }))).toEqual([])
       expect((await hypervisors.list(admin)).map((h) => h.hypervisorHostname)).not.toContain('c9.local')
+      expect(await placement.getProvider(node)).toBeNull()
+      expect(await t.db.selectFrom('resource_provider_aggregates').select('aggregate_uuid').execute()).toEqual([])
     })
   })
 

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely'
+import type { PlacementService } from '../placement/placement-service.js'
 import type { RequestContext } from '../context.js'
 import type { NovumDb } from '../db/create-database.js'
 import type { ServicesTable } from '../db/database.js'
@@ -44,6 +45,11 @@ export interface ServiceUpdate {
 export interface ServiceServiceConfig extends ZoneConfig {
   /** Nova `service_down_time`. @default 60 */
   readonly serviceDownTimeSec?: number
+  /**
+   * Where a deleted compute service's resource providers are removed (Nova deletes them from Placement, and with
+   * them their aggregates). Without it they stay in Placement.
+   */
+  readonly placement?: Pick<PlacementService, 'deleteProvider'>
 }
 
 type ServiceRow = Selectable<ServicesTable>
@@ -106,6 +112,8 @@ export class ServiceService {
       const hosted = await this.db.selectFrom('instances').select('uuid').where('host', '=', row.host).where('deleted', '=', 0).executeTakeFirst()
       if (hosted) throw new ComputeError('CONFLICT', 'Unable to delete compute service that is hosting instances. Migrate or delete the instances first.')
     }
+    const nodes =
+      row.binary === 'nova-compute' ? await this.db.selectFrom('compute_nodes').select('uuid').where('host', '=', row.host).where('deleted_at', 'is', null).execute() : []
     await this.db.transaction().execute(async (trx) => {
       if (row.binary === 'nova-compute') {
         await trx.updateTable('compute_nodes').set({ deleted_at: now }).where('host', '=', row.host).where('deleted_at', 'is', null).execute()
@@ -113,6 +121,14 @@ export class ServiceService {
       }
       await trx.deleteFrom('services').where('id', '=', row.id).execute()
     })
+    // NOTE: as Nova, after the service is gone: its compute nodes' providers leave Placement (with their aggregates,
+    // so the host's aggregate memberships end there too). One that is already gone is fine; another failure is
+    // logged and left for an operator, as the service itself is deleted.
+    for (const node of nodes) {
+      await this.config.placement?.deleteProvider(node.uuid).catch((err: unknown) => {
+        if (!ComputeError.is(err, 'NOT_FOUND')) this.logger.warn({ req_id: ctx.requestId, host: row.host, provider: node.uuid, err: String(err) }, 'could not delete the resource provider of a deleted compute service')
+      })
+    }
     this.logger.info({ req_id: ctx.requestId, host: row.host, binary: row.binary }, 'service deleted')
   }
 

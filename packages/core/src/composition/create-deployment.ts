@@ -184,7 +184,7 @@ export function deploymentProviders(config: DeploymentConfig): Provider[] {
     provide(KEYPAIR_SERVICE, [DATABASE, QUOTA_SERVICE, POLICY, CLOCK, LOGGER], (d, quotas, policy, clock, logger) => new KeypairService(d, quotas, policy, clock, logger)),
     provide(IDENTITY_SERVICE, [DATABASE, CLOCK, LOGGER], (d, clock, logger) => new IdentityService(d, clock, logger, config.identity ?? {})),
     provide(HYPERVISOR_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new HypervisorService(d, policy, clock, logger, downTimeConfig)),
-    provide(SERVICE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new ServiceService(d, policy, clock, logger, downTimeConfig)),
+    provide(SERVICE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER, PLACEMENT], (d, policy, clock, logger, placement) => new ServiceService(d, policy, clock, logger, { ...downTimeConfig, placement })),
     provide(AVAILABILITY_ZONE_SERVICE, [DATABASE, POLICY, CLOCK, LOGGER], (d, policy, clock, logger) => new AvailabilityZoneService(d, policy, clock, logger, downTimeConfig)),
     provide(SERVER_GROUP_SERVICE, [DATABASE, QUOTA_SERVICE, POLICY, CLOCK, LOGGER], (d, quotas, policy, clock, logger) =>
       new ServerGroupService(d, quotas, policy, clock, logger.child({ service: 'nova-api' }), config.api?.maxLimit !== undefined ? { maxLimit: config.api.maxLimit } : {})),
