@@ -62,10 +62,10 @@ export const DEFAULT_FILTERS: readonly string[] = Object.freeze([
 ])
 
 /**
- * The default request filters: Nova's `compute_status_filter`, which is always on. Nova Zed also maps a requested
- * zone to aggregates by default (`query_placement_for_availability_zone`); Novum adds
- * `AvailabilityZoneRequestFilter` only with `SchedulerConfig.queryPlacementForAvailabilityZone`, as it needs the
- * zone aggregates mirrored into Placement.
+ * The request filters every profile has: Nova's `compute_status_filter`, which is always on. As in Nova Zed, the
+ * scheduler puts `AvailabilityZoneRequestFilter` in front of them unless
+ * `SchedulerConfig.queryPlacementForAvailabilityZone` is false (`query_placement_for_availability_zone`), or
+ * `requestFilters` names them all itself.
  */
 export const DEFAULT_REQUEST_FILTERS: readonly string[] = Object.freeze(['ComputeStatusRequestFilter'])
 

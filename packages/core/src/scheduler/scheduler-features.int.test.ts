@@ -59,7 +59,11 @@ describe.each(databaseKindsUnderTest())('scheduler features on %s', (kind) => {
     it('records what each request filter did and forbids disabled computes in Placement by default', async () => {
       await seedHost(tdb.db, placement, { host: 'rf-1' })
       const result = await scheduler().selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(1)] }), { returnAlternates: false })
-      expect(result.explanation.requestFilters).toEqual([{ requestFilter: 'ComputeStatusRequestFilter', changed: true }])
+      // Zed's defaults: a zone is asked of Placement (nothing to do without one), disabled computes are forbidden.
+      expect(result.explanation.requestFilters).toEqual([
+        { requestFilter: 'AvailabilityZoneRequestFilter', changed: false },
+        { requestFilter: 'ComputeStatusRequestFilter', changed: true },
+      ])
       expect(result.explanation.placementQuery.rootRequired).toEqual(['!COMPUTE_STATUS_DISABLED'])
     })
 

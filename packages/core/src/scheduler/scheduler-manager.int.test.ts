@@ -169,7 +169,9 @@ describe.each(databaseKindsUnderTest())('SchedulerManager on %s', (kind) => {
     const agg = await tdb.db.selectFrom('aggregates').select('id').where('name', '=', 'zone-b').executeTakeFirstOrThrow()
     await tdb.db.insertInto('aggregate_hosts').values([{ aggregate_id: agg.id, host: 'z-2' }, { aggregate_id: agg.id, host: 'z-3' }]).execute()
     await tdb.db.insertInto('aggregate_metadata').values({ aggregate_id: agg.id, key: 'availability_zone', value: 'zone-b' }).execute()
-    const s = scheduler()
+    // The aggregate is written straight to the database, not mirrored into Placement: the scheduler's own zone check
+    // is what is tested here, so Placement is not asked for the zone.
+    const s = scheduler({ config: { queryPlacementForAvailabilityZone: false } })
     const zoned = await s.selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(1)], availabilityZone: 'zone-b', ignoreHosts: ['z-2'] }), { returnAlternates: false })
     expect(zoned.selections[0]?.[0]).toMatchObject({ serviceHost: 'z-3', availabilityZone: 'zone-b' })
     const forced = await s.selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(2)], requestedHost: 'z-1' }), { returnAlternates: true })

@@ -43,10 +43,12 @@ export interface SchedulerConfig extends SchedulerProfileConfig {
   /**
    * Restrict a requested availability zone in Placement (`member_of` the zone's aggregates, Nova
    * `query_placement_for_availability_zone`): adds `AvailabilityZoneRequestFilter` to the default request filters
-   * (when `requestFilters` is not given). It needs host aggregates mirrored into Placement aggregates. Either way,
-   * unless `AvailabilityZoneFilter` is configured, the scheduler also checks a requested zone against each host's
+   * (when `requestFilters` is not given). It relies on host aggregates being mirrored into Placement aggregates,
+   * which `AggregateService` (`os-aggregates`) does; aggregates written to the database by other means need the
+   * same mirroring (Nova's `nova-manage placement sync_aggregates`) or this turned off. Either way, unless
+   * `AvailabilityZoneFilter` is configured, the scheduler also checks a requested zone against each host's
    * aggregates itself, before the filters (with the same code as `AvailabilityZoneFilter`).
-   * @default false
+   * @default true (Nova Zed's default)
    */
   readonly queryPlacementForAvailabilityZone?: boolean
   /** The zone of hosts in no zone aggregate (Nova `default_availability_zone`). @default 'nova' */
@@ -164,7 +166,7 @@ export class SchedulerManager {
   constructor(options: SchedulerManagerOptions) {
     this.config = options.config ?? {}
     const requestFilters =
-      this.config.requestFilters ?? (this.config.queryPlacementForAvailabilityZone ? ['AvailabilityZoneRequestFilter', ...DEFAULT_REQUEST_FILTERS] : undefined)
+      this.config.requestFilters ?? (this.config.queryPlacementForAvailabilityZone !== false ? ['AvailabilityZoneRequestFilter', ...DEFAULT_REQUEST_FILTERS] : undefined)
     this.profile = createSchedulerProfile(options.registry ?? createInTreeRegistry(), { ...this.config, ...(requestFilters ? { requestFilters } : {}) })
     for (const key of ['maxPlacementResults', 'serviceDownTimeSec', 'explainTopHosts'] as const) {
       const value = this.config[key]

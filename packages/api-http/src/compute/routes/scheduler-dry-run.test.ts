@@ -64,7 +64,10 @@ describe('scheduling explanations over HTTP', () => {
     expect(asAdmin.statusCode).toBe(200)
     const event = asAdmin.json().instanceAction.events.find((e: { event: string }) => e.event === 'conductor_schedule_and_build_instances')
     const record = JSON.parse(event.details)
-    expect(record.requestFilters).toEqual([{ requestFilter: 'ComputeStatusRequestFilter', changed: true }])
+    expect(record.requestFilters).toEqual([
+      { requestFilter: 'AvailabilityZoneRequestFilter', changed: false },
+      { requestFilter: 'ComputeStatusRequestFilter', changed: true },
+    ])
     expect(record.hostCount).toBe(3)
     const first = record.instances[0]
     expect(first.instanceUuid).toBe(id)
