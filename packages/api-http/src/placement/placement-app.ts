@@ -105,7 +105,7 @@ export function createPlacementApp(options: PlacementAppOptions): FastifyInstanc
   app.decorateRequest('placementVersion', -1)
   const errorHandler = (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendPlacementError(request, reply, err, VERSION_RANGE)
 
-  const deps: PlacementRouteDeps = { placement: options.placement, schemas: new PlacementSchemas(), declaredResourceClasses: new Set() }
+  const deps: PlacementRouteDeps = { placement: options.placement, schemas: new PlacementSchemas() }
 
   void app.register(async (root) => {
     root.setErrorHandler(errorHandler)

@@ -155,6 +155,25 @@ export function parseRootRequired(values: readonly string[]): { required: string
   return { required: parsed.required, forbidden: parsed.forbidden }
 }
 
+/** A string as Python's `repr()` writes it (Placement puts lists of suffixes into its messages with `%s`). */
+export function pyRepr(value: string): string {
+  const quote = value.includes("'") && !value.includes('"') ? '"' : "'"
+  let out = ''
+  for (const ch of value) {
+    if (ch === '\\' || ch === quote) out += `\\${ch}`
+    else if (ch === '\n') out += '\\n'
+    else if (ch === '\r') out += '\\r'
+    else if (ch === '\t') out += '\\t'
+    else out += ch
+  }
+  return `${quote}${out}${quote}`
+}
+
+/** A list of strings as Python's `str(list)` writes it: `['_A', '_B']`. */
+export function pyList(values: readonly string[]): string {
+  return `[${values.map(pyRepr).join(', ')}]`
+}
+
 /** `same_subtree` (1.36): each parameter is a set of group suffixes. */
 export function parseSameSubtree(values: readonly string[]): string[][] {
   return values.map((v) => {

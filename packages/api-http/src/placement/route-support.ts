@@ -12,11 +12,6 @@ export interface PlacementRouteDeps {
   readonly placement: PlacementService
   /** Request validation, compiled once per schema. */
   readonly schemas: PlacementSchemas
-  /**
-   * Custom resource classes created through `PUT`/`POST /resource_classes` that no inventory uses yet. Novum has
-   * no resource class table, so these live in the process until an inventory names them.
-   */
-  readonly declaredResourceClasses: Set<string>
 }
 
 /** Registers one family of Placement routes on the app's authenticated scope. */

@@ -347,6 +347,14 @@ export interface ResourceProviderAggregatesTable {
   aggregate_uuid: string
 }
 
+/** Custom resource classes (`CUSTOM_*`); the standard ones (os-resource-classes) are not stored. */
+export interface ResourceClassesTable {
+  id: Serial
+  name: string
+  created_at: Timestamp
+  updated_at: Timestamp | null
+}
+
 // --- Identity and images (the embedded Keystone and Glance surfaces) -------------------------------
 
 export interface ProjectsTable {
@@ -441,6 +449,7 @@ export interface NovumDatabase {
   traits: TraitsTable
   resource_provider_traits: ResourceProviderTraitsTable
   resource_provider_aggregates: ResourceProviderAggregatesTable
+  resource_classes: ResourceClassesTable
   projects: ProjectsTable
   users: UsersTable
   roles: RolesTable

@@ -19,14 +19,14 @@ describe.each(databaseKindsUnderTest())('migrations on %s', (kind) => {
     const up = await migrateToLatest(t.db)
     expect(up.results?.map((r) => r.status)).toEqual(Object.keys(migrations).map(() => 'Success'))
     expect(await tableNames()).toContain('instances')
-    expect(await tableNames()).toHaveLength(33)
+    expect(await tableNames()).toHaveLength(34)
 
     await migrateDownToZero(t.db)
     expect(await tableNames()).toEqual([])
 
     await migrateToLatest(t.db)
     expect((await tableNames()).sort()).toContain('resource_providers')
-    expect(await tableNames()).toHaveLength(33)
+    expect(await tableNames()).toHaveLength(34)
   })
 
   it('fills the instance size columns of existing rows when 0002 runs', async () => {

@@ -56,6 +56,10 @@ export interface PutAllocationsRequest {
 export interface RequestGroup {
   /** `''` for the unsuffixed group. */
   readonly suffix: string
+  /**
+   * Amounts per resource class. Empty only for a resourceless suffixed group (1.36: traits, aggregates or
+   * `inTree` alone), which a `sameSubtree` set must name; its provider appears in `mappings`, not in `allocations`.
+   */
   readonly resources: Readonly<Record<string, number>>
   readonly requiredTraits?: readonly string[]
   /** `required=in:A,B` style alternatives: each inner list is an any-of set. */
@@ -73,6 +77,10 @@ export interface AllocationCandidatesRequest {
   readonly groupPolicy?: 'none' | 'isolate'
   /** Traits the root provider must have (`root_required`); `!TRAIT` forbids. */
   readonly rootRequired?: readonly string[]
+  /**
+   * `same_subtree` (1.36): each inner list names suffixed groups whose providers must all be descendants of (or
+   * equal to) one of those providers.
+   */
   readonly sameSubtree?: readonly (readonly string[])[]
   /** Stop after this many candidates (applied while generating, not after). */
   readonly limit?: number
@@ -92,7 +100,11 @@ export interface CandidateAllocationRequest extends AllocationRequest {
 
 /** What `GET /allocation_candidates` returns. */
 export interface AllocationCandidates {
-  /** In database order of the root providers (Placement's `randomize_allocation_candidates=False`). */
+  /**
+   * In database order of the anchor root providers (Placement's `randomize_allocation_candidates=False`). The
+   * anchor tree's providers come first in each `allocations`; a sharing provider (`MISC_SHARES_VIA_AGGREGATE`) of
+   * another tree may follow.
+   */
   readonly allocationRequests: readonly CandidateAllocationRequest[]
   readonly providerSummaries: Readonly<
     Record<

@@ -5,7 +5,7 @@ import { ComputeError } from '../errors/compute-error.js'
 import { type Clock, isoNow, systemClock } from '../util/clock.js'
 import { type Logger, silentLogger } from '../util/logger.js'
 import { computeAllocationCandidates, explainAllocationCandidates } from './allocation-candidates.js'
-import { assertResourceClass, assertTraitNames, assertUuid, isCustomName, isValidTraitName } from './names.js'
+import { STANDARD_RESOURCE_CLASSES, assertResourceClass, assertTraitNames, assertUuid, isCustomName, isValidTraitName } from './names.js'
 import type {
   AllocationCandidates,
   AllocationCandidatesRequest,
@@ -427,7 +427,9 @@ export class PlacementService implements PlacementClient {
 
   /**
    * Replaces all of the provider's inventories (`PUT /resource_providers/{uuid}/inventories`), checking the
-   * provider generation; a class with allocations cannot be removed or shrunk below its usage.
+   * provider generation; a class with allocations cannot be removed or shrunk below its usage. A custom class
+   * must have been created first ({@link PlacementService.createResourceClass}), else `INVALID` "no such
+   * resource class".
    */
   async setInventories(uuid: string, generation: number, inventories: Readonly<Record<string, InventoryInput>>): Promise<ProviderInventories> {
     const desired = Object.fromEntries(Object.entries(inventories).map(([rc, inv]) => [rc, normaliseInventory(rc, inv)]))
@@ -518,6 +520,106 @@ export class PlacementService implements PlacementClient {
     const used = await this.db.selectFrom('resource_provider_traits').select('trait_id').where('trait_id', '=', row.id).executeTakeFirst()
     if (used) throw new ComputeError('CONFLICT', `trait ${name} is in use by a resource provider`)
     await this.db.deleteFrom('traits').where('id', '=', row.id).execute()
+  }
+
+  // --- resource classes --------------------------------------------------------------------------
+
+  /**
+   * Every resource class (`GET /resource_classes`): the standard ones in os-resource-classes order, then the
+   * custom ones in the order they were created.
+   */
+  async listResourceClasses(): Promise<string[]> {
+    const rows = await this.db.selectFrom('resource_classes').select('name').orderBy('id').execute()
+    return [...STANDARD_RESOURCE_CLASSES, ...rows.map((r) => r.name)]
+  }
+
+  /** True for a standard resource class and for a custom one that has been created. */
+  async hasResourceClass(name: string): Promise<boolean> {
+    if (STANDARD_RESOURCE_CLASSES.has(name)) return true
+    if (!isCustomName(name)) return false
+    return (await this.db.selectFrom('resource_classes').select('id').where('name', '=', name).executeTakeFirst()) !== undefined
+  }
+
+  /**
+   * Creates a custom resource class (`POST /resource_classes`, `PUT /resource_classes/{name}` from 1.7) and
+   * reports whether it was new; a standard name is `'exists'`, any other name that is not
+   * `CUSTOM_[A-Z0-9_]+` is `INVALID`. Concurrent creations of one name all succeed, one of them with `'created'`.
+   */
+  async createResourceClass(name: string): Promise<'created' | 'exists'> {
+    if (STANDARD_RESOURCE_CLASSES.has(name)) return 'exists'
+    if (!isCustomName(name) || name.length > 255) throw new ComputeError('INVALID', `invalid resource class "${name}": a new resource class must match CUSTOM_[A-Z0-9_]+`)
+    const q = this.db.insertInto('resource_classes').values({ name, created_at: isoNow(this.clock), updated_at: null })
+    const result = await (this.family === 'mysql' ? q.ignore() : q.onConflict((oc) => oc.column('name').doNothing())).executeTakeFirst()
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0 ? 'created' : 'exists'
+  }
+
+  /**
+   * Renames a custom resource class (`PUT /resource_classes/{name}` before 1.7), in the inventories and
+   * allocations that use it too; the providers holding those get a new generation. `NOT_FOUND` for an unknown
+   * class, `INVALID` for a standard one or a new name that is not `CUSTOM_*`, `CONFLICT` when the new name exists.
+   */
+  async renameResourceClass(name: string, newName: string): Promise<void> {
+    if (STANDARD_RESOURCE_CLASSES.has(name)) throw new ComputeError('INVALID', `cannot update standard resource class ${name}`, { details: { reason: 'standard_resource_class' } })
+    if (!isCustomName(newName) || newName.length > 255) throw new ComputeError('INVALID', `invalid resource class "${newName}": a resource class must match CUSTOM_[A-Z0-9_]+`)
+    await this.withRetries(() =>
+      this.write(async (trx) => {
+        const row = await this.lockResourceClass(trx, name)
+        if (!row) throw unknownResourceClass(name, 'NOT_FOUND')
+        if (newName === name) return
+        const taken = await trx.selectFrom('resource_classes').select('id').where('name', '=', newName).executeTakeFirst()
+        if (taken || STANDARD_RESOURCE_CLASSES.has(newName)) {
+          throw new ComputeError('CONFLICT', `resource class ${newName} already exists`, { details: { code: 'placement.undefined_code' } })
+        }
+        const [inv, alloc] = await Promise.all([
+          trx.selectFrom('inventories').select('resource_provider_id').distinct().where('resource_class', '=', name).execute(),
+          trx.selectFrom('allocations').select('resource_provider_id').distinct().where('resource_class', '=', name).execute(),
+        ])
+        const now = isoNow(this.clock)
+        await trx.updateTable('resource_classes').set({ name: newName, updated_at: now }).where('id', '=', row.id).execute()
+        await trx.updateTable('inventories').set({ resource_class: newName, updated_at: now }).where('resource_class', '=', name).execute()
+        await trx.updateTable('allocations').set({ resource_class: newName, updated_at: now }).where('resource_class', '=', name).execute()
+        // The candidates cache keys on provider generations, so every provider whose classes changed name moves.
+        await this.incrementGenerations(trx, [...inv, ...alloc].map((r) => r.resource_provider_id))
+      }),
+    )
+  }
+
+  /**
+   * Deletes a custom resource class: `NOT_FOUND` if it does not exist, `INVALID` for a standard class, and
+   * `CONFLICT` while an inventory uses it (as in Placement, allocations alone do not keep it).
+   */
+  async deleteResourceClass(name: string): Promise<void> {
+    if (STANDARD_RESOURCE_CLASSES.has(name)) throw new ComputeError('INVALID', `cannot delete standard resource class ${name}`, { details: { reason: 'standard_resource_class' } })
+    await this.withRetries(() =>
+      this.write(async (trx) => {
+        const row = await this.lockResourceClass(trx, name)
+        if (!row) throw unknownResourceClass(name, 'NOT_FOUND')
+        const used = await trx.selectFrom('inventories').select('id').where('resource_class', '=', name).executeTakeFirst()
+        if (used) throw new ComputeError('CONFLICT', `cannot delete resource class ${name}: it is in use in inventory`, { details: { code: 'placement.undefined_code' } })
+        await trx.deleteFrom('resource_classes').where('id', '=', row.id).execute()
+      }),
+    )
+  }
+
+  /** The custom resource classes (`CUSTOM_*`) that have been created, sorted by name. */
+  async listCustomResourceClasses(): Promise<string[]> {
+    const rows = await this.db.selectFrom('resource_classes').select('name').orderBy('name').execute()
+    return rows.map((r) => r.name)
+  }
+
+  /** The class's row, locked against a concurrent rename, delete or first use in an inventory (row locks on PostgreSQL and MariaDB; SQLite writes are serial). */
+  private async lockResourceClass(trx: Queryable, name: string): Promise<{ id: number } | undefined> {
+    const q = trx.selectFrom('resource_classes').select('id').where('name', '=', name)
+    return (this.family === 'sqlite' ? q : q.forUpdate()).executeTakeFirst()
+  }
+
+  /** Creates the custom classes a provider tree report names and that do not exist yet (Nova's report client does the same). */
+  private async ensureResourceClasses(names: readonly string[]): Promise<void> {
+    const custom = [...new Set(names.filter(isCustomName))]
+    if (custom.length === 0) return
+    const existing = await this.db.selectFrom('resource_classes').select('name').where('name', 'in', custom).execute()
+    const have = new Set(existing.map((r) => r.name))
+    for (const name of custom) if (!have.has(name)) await this.createResourceClass(name)
   }
 
   // --- aggregates --------------------------------------------------------------------------------
@@ -613,18 +715,6 @@ export class PlacementService implements PlacementClient {
     return out
   }
 
-  /**
-   * The custom resource classes (`CUSTOM_*`) some inventory or allocation uses, sorted. Novum has no resource
-   * class table: a well-formed custom class exists as soon as an inventory names it.
-   */
-  async listCustomResourceClasses(): Promise<string[]> {
-    const [inv, alloc] = await Promise.all([
-      this.db.selectFrom('inventories').select('resource_class').distinct().where('resource_class', 'like', 'CUSTOM%').execute(),
-      this.db.selectFrom('allocations').select('resource_class').distinct().where('resource_class', 'like', 'CUSTOM%').execute(),
-    ])
-    return [...new Set([...inv, ...alloc].map((r) => r.resource_class))].filter(isCustomName).sort()
-  }
-
   /** Allocations against one provider, per consumer (`GET /resource_providers/{uuid}/allocations`). */
   async getProviderAllocations(uuid: string): Promise<ProviderAllocations> {
     const rp = await this.requireProvider(this.db, uuid)
@@ -717,7 +807,7 @@ export class PlacementService implements PlacementClient {
   /**
    * Makes the provider (and its reported children) match `report`: creates it if needed, then replaces
    * inventories, traits and (when given) aggregates that differ, retrying provider-generation conflicts.
-   * Custom traits are created on the way, as Nova's report client does.
+   * Custom traits and custom resource classes are created on the way, as Nova's report client does.
    */
   async syncProviderTree(report: ProviderTreeReport): Promise<ResourceProvider> {
     await this.syncOne(report, null)
@@ -754,7 +844,10 @@ export class PlacementService implements PlacementClient {
         const same =
           Object.keys(current.inventories).length === Object.keys(desired).length &&
           Object.entries(desired).every(([rc, inv]) => current.inventories[rc] !== undefined && sameInventory(current.inventories[rc] as Inventory, inv))
-        if (!same) generation = (await this.writeInventories(report.uuid, generation, desired, 'replace')).resourceProviderGeneration
+        if (!same) {
+          await this.ensureResourceClasses(Object.keys(desired))
+          generation = (await this.writeInventories(report.uuid, generation, desired, 'replace')).resourceProviderGeneration
+        }
         const currentTraits = await this.getTraits(report.uuid)
         if (currentTraits.traits.join(',') !== traits.join(',')) {
           await this.ensureTraits(traits, true)
@@ -849,6 +942,14 @@ export class PlacementService implements PlacementClient {
         next.delete(mode.remove)
       }
       for (const [rc, inv] of Object.entries(desired)) next.set(rc, inv)
+      // A custom class must exist before an inventory can name it; the locking read keeps it from being deleted meanwhile.
+      const added = [...next.keys()].filter((rc) => !current.has(rc) && !STANDARD_RESOURCE_CLASSES.has(rc))
+      if (added.length) {
+        const q = trx.selectFrom('resource_classes').select('name').where('name', 'in', added)
+        const known = new Set((await (this.family === 'sqlite' ? q : q.forUpdate()).execute()).map((r) => r.name))
+        const unknown = added.find((rc) => !known.has(rc))
+        if (unknown !== undefined) throw unknownResourceClass(unknown, 'INVALID')
+      }
 
       const usage = await trx
         .selectFrom('allocations')
@@ -1069,6 +1170,10 @@ export class PlacementService implements PlacementClient {
       }
     }
   }
+}
+
+function unknownResourceClass(name: string, code: 'INVALID' | 'NOT_FOUND'): ComputeError {
+  return new ComputeError(code, `no such resource class ${name}`, { details: { code: 'placement.undefined_code', reason: 'unknown_resource_class', resourceClass: name } })
 }
 
 function duplicateName(name: string): ComputeError {

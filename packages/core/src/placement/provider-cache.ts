@@ -1,6 +1,12 @@
 import type { ProviderSummaryResource } from './placement-client.js'
 import { type Queryable, chunks } from './sql.js'
 
+/** @internal The trait that makes a provider share its inventory with the trees in its aggregates. */
+export const SHARING_TRAIT = 'MISC_SHARES_VIA_AGGREGATE'
+
+const NO_PROVIDERS: readonly CachedProvider[] = Object.freeze([])
+const NO_SHARING: ReadonlyMap<number, readonly CachedProvider[]> = new Map()
+
 /** @internal One inventory with the usage against it. */
 export interface InventoryState {
   readonly total: number
@@ -50,6 +56,19 @@ export interface ProviderSnapshot {
   readonly byId: ReadonlyMap<number, CachedProvider>
   /** Trees in root-provider id order (Placement's database order). */
   readonly trees: readonly ProviderTree[]
+  /** The tree of a root provider id. */
+  tree(rootId: number): ProviderTree | undefined
+  /**
+   * Providers with the trait `MISC_SHARES_VIA_AGGREGATE`, in id order. Empty in most clouds, and then the
+   * candidate search takes no sharing path at all.
+   */
+  readonly sharing: readonly CachedProvider[]
+  /**
+   * For each root provider id, the sharing providers of other trees that share an aggregate with any provider
+   * of that tree (Placement's `anchors_for_sharing_providers`, seen from the anchor), in id order. Built on first
+   * use after a change and kept until the next one.
+   */
+  sharingByRoot(): ReadonlyMap<number, readonly CachedProvider[]>
 }
 
 /**
@@ -62,6 +81,10 @@ export interface ProviderSnapshot {
  * generations read at the start of the query, which is what an uncached read would give too; claims recheck
  * capacity inside their own transaction in any case.
  *
+ * The cache also tracks, as entries are stored, which providers have `MISC_SHARES_VIA_AGGREGATE`: with none (the
+ * usual cloud) the snapshot's `sharing` list is a shared empty array and the candidate search never builds the
+ * sharing index; with some, the index (anchor root → sharing providers) is built once per change of the entries.
+ *
  * NOTE: this relies on every write to the Placement tables going through `PlacementService`. A write that skips
  * the generation bump (hand-written SQL) stays invisible to the cache until the provider's next change.
  */
@@ -72,14 +95,34 @@ export class ProviderCache {
   private treeOf = new Map<number, { rootId: number; nodes: CachedProvider[] }>()
   /** (count, sum of generations, max id) of the providers as of the last full check. */
   private signature: string | null = null
+  /** Ids of the cached providers that have {@link SHARING_TRAIT}, kept up to date by every store and removal. */
+  private readonly sharingIds = new Set<number>()
+  /** The sharing providers in id order, and the sharing index by anchor root; dropped on every change. */
+  private sharingList: readonly CachedProvider[] | null = null
+  private sharingIndex: ReadonlyMap<number, readonly CachedProvider[]> | null = null
+  /** The snapshot handed out: one object, whose tree list and sharing list are refreshed by every {@link snapshot}. */
+  private readonly snap: { -readonly [K in keyof ProviderSnapshot]: ProviderSnapshot[K] }
 
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Queryable) {
+    this.snap = {
+      byId: this.entries,
+      trees: [],
+      tree: (rootId) => {
+        this.treesNow()
+        return this.treeOf.get(rootId)
+      },
+      sharing: NO_PROVIDERS,
+      sharingByRoot: () => this.sharingIndexNow(),
+    }
+  }
 
   /** Drops every entry (the next snapshot reloads everything). */
   clear(): void {
     this.entries.clear()
     this.trees = null
     this.signature = null
+    this.sharingIds.clear()
+    this.changed()
   }
 
   /**
@@ -95,7 +138,7 @@ export class ProviderCache {
         .selectFrom('resource_providers')
         .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number>('generation').as('g'), eb.fn.max('id').as('m')])
         .executeTakeFirstOrThrow()
-      if (signatureOf(Number(sig.n), Number(sig.g ?? 0), Number(sig.m ?? 0)) === this.signature) return { byId: this.entries, trees: this.treesNow() }
+      if (signatureOf(Number(sig.n), Number(sig.g ?? 0), Number(sig.m ?? 0)) === this.signature) return this.current()
     }
     const gens = await this.db.selectFrom('resource_providers').select(['id', 'generation']).orderBy('id').execute()
     const live = new Set<number>()
@@ -107,7 +150,9 @@ export class ProviderCache {
     for (const id of this.entries.keys()) {
       if (!live.has(id)) {
         this.entries.delete(id)
+        this.sharingIds.delete(id)
         this.trees = null
+        this.changed()
       }
     }
     if (stale.length) await this.load(stale, stale.length === gens.length)
@@ -116,7 +161,58 @@ export class ProviderCache {
     let sum = 0
     for (const g of gens) sum += Number(g.generation)
     this.signature = signatureOf(gens.length, sum, gens.at(-1)?.id ?? 0)
-    return { byId: this.entries, trees: this.treesNow() }
+    return this.current()
+  }
+
+  private current(): ProviderSnapshot {
+    this.snap.trees = this.treesNow()
+    this.snap.sharing = this.sharingNow()
+    return this.snap
+  }
+
+  /** Forgets what is derived from the entries as a whole (the sharing list and index). */
+  private changed(): void {
+    this.sharingList = null
+    this.sharingIndex = null
+  }
+
+  private sharingNow(): readonly CachedProvider[] {
+    if (this.sharingList) return this.sharingList
+    if (this.sharingIds.size === 0) return (this.sharingList = NO_PROVIDERS)
+    const list = [...this.sharingIds].map((id) => this.entries.get(id) as CachedProvider).sort((a, b) => a.id - b.id)
+    return (this.sharingList = list)
+  }
+
+  /**
+   * Root id → sharing providers outside that tree which share an aggregate with one of its providers. One pass
+   * over every provider's aggregates; only run when a sharing provider exists and something changed.
+   */
+  private sharingIndexNow(): ReadonlyMap<number, readonly CachedProvider[]> {
+    if (this.sharingIndex) return this.sharingIndex
+    const sharing = this.sharingNow()
+    if (sharing.length === 0) return (this.sharingIndex = NO_SHARING)
+    const byAggregate = new Map<string, CachedProvider[]>()
+    for (const s of sharing) {
+      for (const a of s.aggregates) {
+        let list = byAggregate.get(a)
+        if (!list) byAggregate.set(a, (list = []))
+        list.push(s)
+      }
+    }
+    const byRoot = new Map<number, Set<CachedProvider>>()
+    for (const p of this.entries.values()) {
+      for (const a of p.aggregates) {
+        for (const s of byAggregate.get(a) ?? NO_PROVIDERS) {
+          if (s.rootId === p.rootId) continue
+          let set = byRoot.get(p.rootId)
+          if (!set) byRoot.set(p.rootId, (set = new Set()))
+          set.add(s)
+        }
+      }
+    }
+    const index = new Map<number, readonly CachedProvider[]>()
+    for (const [root, set] of byRoot) index.set(root, [...set].sort((a, b) => a.id - b.id))
+    return (this.sharingIndex = index)
   }
 
   private treesNow(): ProviderTree[] {
@@ -137,6 +233,9 @@ export class ProviderCache {
   private put(entry: CachedProvider): void {
     const old = this.entries.get(entry.id)
     this.entries.set(entry.id, entry)
+    if (entry.traits.has(SHARING_TRAIT)) this.sharingIds.add(entry.id)
+    else this.sharingIds.delete(entry.id)
+    this.changed()
     if (!this.trees) return
     const tree = old && old.rootId === entry.rootId && old.parentId === entry.parentId ? this.treeOf.get(entry.rootId) : undefined
     const at = tree ? tree.nodes.indexOf(old as CachedProvider) : -1

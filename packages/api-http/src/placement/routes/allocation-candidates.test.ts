@@ -114,17 +114,13 @@ describe('GET /allocation_candidates', () => {
     expect((await error('resources=VCPU:1&required1=HW_CPU_X86_AVX2', '1.25')).detail).toContain('orphaned traits keys: required1')
   })
 
-  it('validates the query: resources syntax, classes, and same_subtree while core lacks it', async () => {
+  it('validates the query: resources syntax and classes', async () => {
     expect((await error('resources=VCPU')).detail).toContain('Badly formed resources parameter')
     expect((await error('resources=VCPU:0')).detail).toBe('Requested resource VCPU requires amount >= 1. Got: 0.')
     expect((await error('resources=vcpu:1')).detail).toBe('Invalid resource class in resources parameter: No such resource class vcpu.')
+    expect((await error('resources=CUSTOM_NEVER_CREATED:1')).detail).toBe('Invalid resource class in resources parameter: No such resource class CUSTOM_NEVER_CREATED.')
     expect((await error('', '1.10')).detail).toBe("Invalid query string parameters: 'resources' is a required property")
     expect((await error('resources=VCPU:1&colour=red', '1.10')).detail).toMatch(/Additional properties are not allowed/)
-    const subtree = await error('resources_A=VCPU:1&resources_B=VGPU:1&group_policy=none&same_subtree=_A,_B', '1.36')
-    expect(subtree.status).toBe(400)
-    expect(subtree.detail).toMatch(/same_subtree is not supported/)
-    expect(subtree.code).toBe('placement.query.bad_value')
-    expect((await error('resources_A=VCPU:1&required_B=HW_CPU_X86_AVX2&group_policy=none', '1.36')).detail).toContain('Resourceless suffixed group request should be specified in `same_subtree`')
   })
 
   it('reports usage in the summaries', async () => {

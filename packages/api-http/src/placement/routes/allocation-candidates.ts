@@ -1,8 +1,8 @@
-import { ComputeError, isValidResourceClass, type AllocationCandidates, type AllocationCandidatesRequest, type RequestGroup } from '@novum/core'
+import { isCustomName, isValidResourceClass, type AllocationCandidates, type AllocationCandidatesRequest, type RequestGroup } from '@novum/core'
 import { CandidatesSerializer } from '../candidates-json.js'
 import { PLACEMENT_ERROR_CODES, placementBadRequest } from '../errors.js'
 import { requireVersion } from '../microversion.js'
-import { parseInTree, parseMemberOf, parseRequired, parseResources, parseRootRequired, parseSameSubtree, type PlacementQuery } from '../query.js'
+import { parseInTree, parseMemberOf, parseRequired, parseResources, parseRootRequired, parseSameSubtree, pyList, type PlacementQuery } from '../query.js'
 import { authorize, checkAccept, queryOf, type PlacementRoutes } from '../route-support.js'
 import {
   GET_AC_1_10, GET_AC_1_16, GET_AC_1_17, GET_AC_1_21, GET_AC_1_25, GET_AC_1_31, GET_AC_1_33, GET_AC_1_35, GET_AC_1_36, GROUP_PAT, GROUP_PAT_1_33,
@@ -69,14 +69,14 @@ function checkGroups(groups: Map<string, ParsedGroup>, sameSubtree: readonly (re
     const bad = resourceless.filter((s) => !subtree.has(s))
     if (bad.length) {
       throw placementBadRequest(
-        `Resourceless suffixed group request should be specified in \`same_subtree\` query param: bad group(s) - [${bad.map((b) => `'${b}'`).join(', ')}].`,
+        `Resourceless suffixed group request should be specified in \`same_subtree\` query param: bad group(s) - ${pyList(bad)}.`,
         PLACEMENT_ERROR_CODES.QUERYPARAM_BAD_VALUE,
       )
     }
     const unknown = [...subtree].filter((s) => !groups.has(s))
     if (unknown.length) {
       throw placementBadRequest(
-        `Real suffixes should be specified in \`same_subtree\`: [${unknown.map((u) => `'${u}'`).join(', ')}] not found in [${[...groups.keys()].map((k) => `'${k}'`).join(', ')}].`,
+        `Real suffixes should be specified in \`same_subtree\`: ${pyList(unknown)} not found in ${pyList([...groups.keys()])}.`,
         PLACEMENT_ERROR_CODES.QUERYPARAM_BAD_VALUE,
       )
     }
@@ -118,8 +118,9 @@ function excludeNested(result: AllocationCandidates, limit: number | undefined):
  * `GET /allocation_candidates` (1.10; `handlers/allocation_candidate.py`): `resources`; `limit` (1.16, applied
  * while candidates are generated); `required` (1.17, forbidden `!` 1.22, `in:` and repeats 1.39); `member_of`
  * (1.21, repeated 1.24, forbidden 1.32); granular groups `resourcesN`/`requiredN`/`member_ofN` with
- * `group_policy` (1.25; any suffix 1.33); `in_tree` (1.31); `root_required` (1.35); `same_subtree` (1.36, a 400
- * while core does not support it). Answers in the shape of the microversion (see {@link CandidatesSerializer}).
+ * `group_policy` (1.25; any suffix 1.33); `in_tree` (1.31); `root_required` (1.35); `same_subtree` with
+ * resourceless suffixed groups (1.36). Sharing providers (`MISC_SHARES_VIA_AGGREGATE`) take part at every
+ * microversion. Answers in the shape of the microversion (see {@link CandidatesSerializer}).
  */
 export const allocationCandidateRoutes: PlacementRoutes = (app, { placement, schemas }) => {
   const serializer = new CandidatesSerializer()
@@ -147,7 +148,10 @@ export const allocationCandidateRoutes: PlacementRoutes = (app, { placement, sch
     const traitNames: string[] = [...(root?.required ?? []), ...(root?.forbidden ?? [])]
     for (const g of groups.values()) {
       for (const rc of Object.keys(g.resources)) {
-        if (!isValidResourceClass(rc)) throw placementBadRequest(`Invalid resource class in resources parameter: No such resource class ${rc}.`)
+        // Standard classes are known without a query; a custom one must have been created.
+        if (!isValidResourceClass(rc) || (isCustomName(rc) && !(await placement.hasResourceClass(rc)))) {
+          throw placementBadRequest(`Invalid resource class in resources parameter: No such resource class ${rc}.`)
+        }
         requested.add(rc)
       }
       traitNames.push(...g.required, ...g.anyOf.flat(), ...g.forbidden)
@@ -181,15 +185,7 @@ export const allocationCandidateRoutes: PlacementRoutes = (app, { placement, sch
       ...(sameSubtree.length ? { sameSubtree } : {}),
       ...(limit !== undefined && nestedAware ? { limit } : {}),
     }
-    let result: AllocationCandidates
-    try {
-      result = await placement.getAllocationCandidates(coreRequest)
-    } catch (err) {
-      if (ComputeError.is(err, 'NOT_IMPLEMENTED') && sameSubtree.length) {
-        throw placementBadRequest(`same_subtree is not supported by this Placement service yet: ${err.message}`, PLACEMENT_ERROR_CODES.QUERYPARAM_BAD_VALUE)
-      }
-      throw err
-    }
+    let result: AllocationCandidates = await placement.getAllocationCandidates(coreRequest)
     if (!nestedAware) result = excludeNested(result, limit)
     return serializer.serialize(result, minor, requested)
   })

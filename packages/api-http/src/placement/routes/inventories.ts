@@ -1,4 +1,4 @@
-import { isValidResourceClass, type Inventory, type PlacementService } from '@novum/core'
+import { ComputeError, isValidResourceClass, type Inventory, type PlacementService } from '@novum/core'
 import { PLACEMENT_ERROR_CODES, PlacementError, placementBadRequest } from '../errors.js'
 import { requireVersion } from '../microversion.js'
 import {
@@ -25,11 +25,30 @@ function assertClass(uuid: string, rc: string): void {
   if (!isValidResourceClass(rc)) throw placementBadRequest(`Unknown resource class in inventory for resource provider ${uuid}: No such resource class ${rc}.`)
 }
 
+/** The custom class core found missing (a `CUSTOM_*` name never created), or undefined for any other error. */
+function unknownClassOf(err: unknown): string | undefined {
+  if (!ComputeError.is(err, 'INVALID') || err.details?.['reason'] !== 'unknown_resource_class') return undefined
+  const rc = err.details['resourceClass']
+  return typeof rc === 'string' ? rc : undefined
+}
+
+/** Runs an inventory write, turning core's "no such resource class" into Placement's 400 with `prefix`. */
+async function withKnownClasses<T>(prefix: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (err) {
+    const rc = unknownClassOf(err)
+    if (rc !== undefined) throw placementBadRequest(`${prefix}: No such resource class ${rc}.`)
+    throw err
+  }
+}
+
 /**
  * Inventories (`handlers/inventory.py`): all of a provider's (GET, PUT replacing all with the provider
  * generation, DELETE all from 1.5, POST one), one class's (GET, PUT, DELETE). A stale generation is a 409
  * `placement.concurrent_update`; shrinking or removing a class below its usage is a 409
- * `placement.inventory.inuse`; before 1.26 reserved must leave a positive capacity.
+ * `placement.inventory.inuse`; before 1.26 reserved must leave a positive capacity; a custom class that was
+ * never created (`/resource_classes`) is a 400 "No such resource class".
  */
 export const inventoryRoutes: PlacementRoutes = (app, { placement, schemas }) => {
   app.get('/resource_providers/:uuid/inventories', async (request) => {
@@ -50,7 +69,7 @@ export const inventoryRoutes: PlacementRoutes = (app, { placement, schemas }) =>
       checkInventoryCapacity(uuid, rc, inv, request.placementVersion)
     }
     const input = Object.fromEntries(Object.entries(data.inventories).map(([rc, inv]) => [rc, inventoryInput(inv)]))
-    const result = await placement.setInventories(uuid, data.resource_provider_generation, input)
+    const result = await withKnownClasses(`Unknown resource class in inventory for resource provider ${uuid}`, () => placement.setInventories(uuid, data.resource_provider_generation, input))
     return inventoriesView(result.resourceProviderGeneration, result.inventories)
   })
 
@@ -75,7 +94,9 @@ export const inventoryRoutes: PlacementRoutes = (app, { placement, schemas }) =>
     if (current.inventories[rc]) {
       throw new PlacementError(409, `Update conflict: Inventory for '${rc}' on resource provider '${uuid}' already exists.`, { code: PLACEMENT_ERROR_CODES.CONCURRENT_UPDATE })
     }
-    const result = await placement.setInventory(uuid, data.resource_provider_generation ?? current.generation, rc, inventoryInput(data))
+    const result = await withKnownClasses(`Unable to create inventory for resource provider ${uuid}`, () =>
+      placement.setInventory(uuid, data.resource_provider_generation ?? current.generation, rc, inventoryInput(data)),
+    )
     reply.code(201).header('Location', `/resource_providers/${uuid}/inventories/${rc}`)
     return { ...inventoryView(result.inventories[rc] as Inventory), resource_provider_generation: result.resourceProviderGeneration }
   })

@@ -1,7 +1,7 @@
-import { isCustomName, STANDARD_RESOURCE_CLASSES } from '@novum/core'
+import { ComputeError, isCustomName } from '@novum/core'
 import { PlacementError, placementBadRequest } from '../errors.js'
 import { requireVersion } from '../microversion.js'
-import { authorize, bodyOf, checkAccept, noContent, param, requireJson, type PlacementRouteDeps, type PlacementRoutes } from '../route-support.js'
+import { authorize, bodyOf, checkAccept, noContent, param, requireJson, type PlacementRoutes } from '../route-support.js'
 import { POST_RC } from '../schemas.js'
 
 const POLICY = 'placement:resource_classes'
@@ -10,33 +10,22 @@ function classView(name: string): { name: string; links: { rel: string; href: st
   return { name, links: [{ rel: 'self', href: `/resource_classes/${name}` }] }
 }
 
-/** Every custom class Placement would know: those some inventory or allocation uses, and those declared here. */
-async function customClasses(deps: PlacementRouteDeps): Promise<string[]> {
-  const inUse = await deps.placement.listCustomResourceClasses()
-  return [...new Set([...inUse, ...deps.declaredResourceClasses])].sort()
-}
-
-async function exists(deps: PlacementRouteDeps, name: string): Promise<boolean> {
-  return STANDARD_RESOURCE_CLASSES.has(name) || deps.declaredResourceClasses.has(name) || (await deps.placement.listCustomResourceClasses()).includes(name)
+function noSuchClass(name: string): PlacementError {
+  return new PlacementError(404, `No such resource class ${name}.`)
 }
 
 /**
- * Resource classes (`handlers/resource_class.py`, 1.2): the list (standard os-resource-classes, then custom),
- * one class, and creating (POST; bodiless idempotent PUT from 1.7, 201 new / 204 existing) and deleting
- * `CUSTOM_*` classes.
- *
- * NOTE: Novum has no resource class table: a well-formed `CUSTOM_*` class may be used in an inventory without
- * being created first, and a class created through this API but not yet used by any inventory is remembered by
- * this process only (it is gone after a restart). Renaming a class (PUT with a body, 1.2–1.6) is not supported.
+ * Resource classes (`handlers/resource_class.py`, 1.2), stored in the `resource_classes` table: the list
+ * (standard os-resource-classes, then custom ones in creation order), one class, creating (POST; bodiless
+ * idempotent PUT from 1.7, 201 new / 204 existing), renaming (PUT with a body, 1.2–1.6) and deleting `CUSTOM_*`
+ * classes. Deleting a standard class is a 400, a class some inventory uses a 409.
  */
-export const resourceClassRoutes: PlacementRoutes = (app, deps) => {
-  const { schemas } = deps
-
+export const resourceClassRoutes: PlacementRoutes = (app, { placement, schemas }) => {
   app.get('/resource_classes', async (request) => {
     requireVersion(request, 2)
     authorize(request, `${POLICY}:list`)
     checkAccept(request)
-    return { resource_classes: [...STANDARD_RESOURCE_CLASSES, ...(await customClasses(deps))].map(classView) }
+    return { resource_classes: (await placement.listResourceClasses()).map(classView) }
   })
 
   app.post('/resource_classes', async (request, reply) => {
@@ -44,8 +33,7 @@ export const resourceClassRoutes: PlacementRoutes = (app, deps) => {
     requireJson(request)
     authorize(request, `${POLICY}:create`)
     const { name } = schemas.body<{ name: string }>(POST_RC, bodyOf(request))
-    if (await exists(deps, name)) throw new PlacementError(409, `Conflicting resource class already exists: ${name}`)
-    deps.declaredResourceClasses.add(name)
+    if ((await placement.createResourceClass(name)) === 'exists') throw new PlacementError(409, `Conflicting resource class already exists: ${name}`)
     reply.header('Location', `/resource_classes/${name}`)
     return noContent(reply, 201)
   })
@@ -55,7 +43,7 @@ export const resourceClassRoutes: PlacementRoutes = (app, deps) => {
     authorize(request, `${POLICY}:show`)
     checkAccept(request)
     const name = param(request, 'name')
-    if (!(await exists(deps, name))) throw new PlacementError(404, `No such resource class ${name}.`)
+    if (!(await placement.hasResourceClass(name))) throw noSuchClass(name)
     return classView(name)
   })
 
@@ -65,28 +53,38 @@ export const resourceClassRoutes: PlacementRoutes = (app, deps) => {
     const name = param(request, 'name')
     if (request.placementVersion < 7) {
       requireJson(request)
-      schemas.body(POST_RC, bodyOf(request))
-      if (!(await exists(deps, name))) throw new PlacementError(404, `No such resource class ${name}.`)
+      const { name: newName } = schemas.body<{ name: string }>(POST_RC, bodyOf(request))
+      if (!(await placement.hasResourceClass(name))) throw noSuchClass(name)
       if (!isCustomName(name)) throw placementBadRequest(`Cannot update standard resource class ${name}`)
-      throw new PlacementError(501, 'renaming a resource class is not supported by Novum')
+      try {
+        await placement.renameResourceClass(name, newName)
+      } catch (err) {
+        if (ComputeError.is(err, 'CONFLICT')) throw new PlacementError(409, `Resource class already exists: ${newName}`)
+        if (ComputeError.is(err, 'NOT_FOUND')) throw noSuchClass(name)
+        throw err
+      }
+      return classView(newName)
     }
+    // Placement validates the name from the path with the body schema.
     schemas.body(POST_RC, { name })
-    const known = await exists(deps, name)
-    if (!known) deps.declaredResourceClasses.add(name)
+    const created = (await placement.createResourceClass(name)) === 'created'
     reply.header('Location', `/resource_classes/${name}`)
-    return noContent(reply, known ? 204 : 201)
+    return noContent(reply, created ? 201 : 204)
   })
 
   app.delete('/resource_classes/:name', async (request, reply) => {
     requireVersion(request, 2)
     authorize(request, `${POLICY}:delete`)
     const name = param(request, 'name')
-    if (!(await exists(deps, name))) throw new PlacementError(404, `No such resource class ${name}.`)
+    if (!(await placement.hasResourceClass(name))) throw noSuchClass(name)
     if (!isCustomName(name)) throw placementBadRequest(`Error in delete resource class: Cannot delete standard resource class ${name}.`)
-    if ((await deps.placement.listCustomResourceClasses()).includes(name)) {
-      throw new PlacementError(409, `Error in delete resource class: Cannot delete resource class ${name}. Class is in use in inventory.`)
+    try {
+      await placement.deleteResourceClass(name)
+    } catch (err) {
+      if (ComputeError.is(err, 'CONFLICT')) throw new PlacementError(409, `Error in delete resource class: Cannot delete resource class ${name}. Class is in use in inventory.`)
+      if (ComputeError.is(err, 'NOT_FOUND')) throw noSuchClass(name)
+      throw err
     }
-    deps.declaredResourceClasses.delete(name)
     return noContent(reply)
   })
 }

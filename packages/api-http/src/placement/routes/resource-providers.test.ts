@@ -164,6 +164,9 @@ describe('Placement resource providers', () => {
       const malformed = await env.call({ url: '/resource_providers?resources=VCPU', version: '1.39' })
       expect(malformed.statusCode).toBe(400)
       expect(malformed.json().errors[0].detail).toContain('Badly formed resources parameter')
+      const unknown = await env.call({ url: '/resource_providers?resources=CUSTOM_NEVER_CREATED:1', version: '1.39' })
+      expect(unknown.statusCode).toBe(400)
+      expect(unknown.json().errors[0].detail).toBe('Invalid resource class in resources parameter: No such resource class CUSTOM_NEVER_CREATED.')
     })
 
     it('filters by in_tree (1.14); an unknown tree is an empty list', async () => {

@@ -1,4 +1,4 @@
-import { isValidResourceClass, STANDARD_TRAITS, type ListProvidersFilter, type PlacementService } from '@novum/core'
+import { isCustomName, isValidResourceClass, STANDARD_TRAITS, type ListProvidersFilter, type PlacementService } from '@novum/core'
 import { PLACEMENT_ERROR_CODES, PlacementError, placementBadRequest } from '../errors.js'
 import { canonicalUuid, lastOf, parseMemberOf, parseRequired, parseResources } from '../query.js'
 import { authorize, bodyOf, checkAccept, noContent, param, providerView, queryOf, requireJson, type PlacementRoutes } from '../route-support.js'
@@ -64,8 +64,11 @@ export const resourceProviderRoutes: PlacementRoutes = (app, { placement, schema
     const resources = lastOf(query, 'resources')
     if (resources !== undefined) {
       const wanted = parseResources(resources)
-      const bad = Object.keys(wanted).find((rc) => !isValidResourceClass(rc))
-      if (bad) throw placementBadRequest(`Invalid resource class in resources parameter: No such resource class ${bad}.`)
+      for (const rc of Object.keys(wanted)) {
+        if (!isValidResourceClass(rc) || (isCustomName(rc) && !(await placement.hasResourceClass(rc)))) {
+          throw placementBadRequest(`Invalid resource class in resources parameter: No such resource class ${rc}.`)
+        }
+      }
       filter.resources = wanted
     }
     const providers = await placement.listProviders(filter)
