@@ -479,10 +479,14 @@ export class ConductorManager {
           details: error.details ? JSON.stringify(faultDetails) : (error.stack ?? null),
           host: null,
         })
+      }
+      // NOTE: the build request goes before the instance shows ERROR, so whoever sees ERROR sees the build over (the
+      // instance row, made by the API, is what lists and shows read meanwhile).
+      await this.deleteBuildRequest(uuid).catch((err: unknown) => this.logger.error({ err, req_id: context.requestId, instance_uuid: uuid }, `failed to delete the build request of instance ${uuid}`))
+      if (instance) {
         await this.instances.update(uuid, { vmState: 'error', taskState: null }, { updatedAt: isoNow(this.clock) })
         await this.recordEvent(context, 'create', { instanceUuid: uuid, event: event.event, result: 'Error', startTime: event.startTime, host: this.host, details: event.details, traceback: error.message })
       }
-      await this.deleteBuildRequest(uuid)
     } catch (err) {
       this.logger.error({ err, req_id: context.requestId, instance_uuid: uuid }, `failed to set instance ${uuid} to error: ${(err as Error).message}`)
     }

@@ -230,12 +230,12 @@ export class SchedulerManager {
     const byRoot = new Map<string, CandidateAllocationRequest>()
     const summaries = candidates.providerSummaries
     for (const ar of candidates.allocationRequests) {
-      let root: string | undefined
-      for (const provider in ar.allocations) {
-        root = summaries[provider]?.rootProviderUuid ?? provider
-        break
-      }
-      if (root !== undefined && !byRoot.has(root)) byRoot.set(root, ar)
+      let provider: string | undefined
+      for (provider in ar.allocations) break
+      if (provider === undefined) continue
+      const summary = summaries[provider]
+      const root = summary === undefined ? provider : summary.rootProviderUuid
+      if (!byRoot.has(root)) byRoot.set(root, ar)
     }
     log.debug({ candidates: candidates.allocationRequests.length, hosts: byRoot.size }, 'placement returned allocation candidates')
 
@@ -389,17 +389,25 @@ export class SchedulerManager {
     pre: readonly { readonly h: HostState; readonly v: FilterVerdict }[],
   ): HostExplanation[] {
     const passed = table.hosts
+    const totals = table.totals
     const top = ranking.first(Math.max(topHosts, 1))
     const ordered = pick === undefined ? top : [pick, ...top.filter((i) => i !== pick)]
-    const listed = new Set(ordered)
-    const out: HostExplanation[] = ordered.map((i, rank) => {
+    const listed = new Uint8Array(passed.length)
+    const out: HostExplanation[] = []
+    for (let rank = 0; rank < ordered.length; rank++) {
+      const i = ordered[rank] as number
+      listed[i] = 1
       const h = passed[i] as HostState
-      return { host: h.host, nodename: h.nodename, uuid: h.uuid, weight: table.totals[i] as number, ...(rank < topHosts && table.columns.length ? { weights: scoresOf(table, i) } : {}) }
-    })
+      out.push(
+        rank < topHosts && table.columns.length
+          ? { host: h.host, nodename: h.nodename, uuid: h.uuid, weight: totals[i] as number, weights: scoresOf(table, i) }
+          : { host: h.host, nodename: h.nodename, uuid: h.uuid, weight: totals[i] as number },
+      )
+    }
     for (let i = 0; i < passed.length; i++) {
-      if (listed.has(i)) continue
+      if (listed[i]) continue
       const h = passed[i] as HostState
-      out.push({ host: h.host, nodename: h.nodename, uuid: h.uuid, weight: table.totals[i] as number })
+      out.push({ host: h.host, nodename: h.nodename, uuid: h.uuid, weight: totals[i] as number })
     }
     for (const r of rejections) out.push({ host: r.host, nodename: r.nodename, uuid: r.uuid, rejectedBy: { filter: r.by, reason: r.reason } })
     for (const { h, v } of pre) out.push({ host: h.host, nodename: h.nodename, uuid: h.uuid, rejectedBy: { filter: v.filter, reason: v.reason ?? '' } })
@@ -412,9 +420,10 @@ export class SchedulerManager {
    */
   private withConsumption(states: readonly HostState[]): readonly HostState[] {
     if (this.consumed.size === 0) return states
+    const consumed = this.consumed
     return states.map((s) => {
-      const c = this.consumed.get(s.uuid)
-      if (!c) return s
+      const c = consumed.get(s.uuid)
+      if (c === undefined) return s
       if (c.base !== s.updatedAt) {
         this.consumed.delete(s.uuid)
         return s
