@@ -320,7 +320,7 @@ export class SchedulerManager {
           log.info({ instance_uuid: instanceUuid, host: host.host, reason: failure }, 'claim failed; trying the next host')
         }
 
-        const hostExplanations: HostExplanation[] = explain ? this.explainPass(table, ranking, pick, topHosts, run.rejections, index === 0 ? states.filter((h) => preVerdicts.has(h.uuid)).map((h) => ({ h, v: preVerdicts.get(h.uuid) as FilterVerdict })) : []) : []
+        const hostExplanations: HostExplanation[] = explain ? this.explainPass(table, ranking, pick, topHosts, run.rejections, index === 0 && preVerdicts.size > 0 ? states.filter((h) => preVerdicts.has(h.uuid)).map((h) => ({ h, v: preVerdicts.get(h.uuid) as FilterVerdict })) : []) : []
         const notApplicable = [...run.notApplicable, ...table.notApplicable]
         instances.push({ instanceUuid, filters: run.ran, ...(notApplicable.length ? { notApplicable } : {}), hosts: hostExplanations, selected: chosen?.host.uuid ?? null, alternates: [], claimFailures })
         if (!chosen) break
