@@ -103,6 +103,16 @@ export interface SchedulingResult extends SelectDestinationsResult {
   readonly explanation: SchedulingExplanation
 }
 
+/** What one scheduler placed on a compute node since the node's record (`base`, its `updatedAt`) last changed. */
+interface Consumption {
+  base: string | null
+  ramMb: number
+  diskMb: number
+  vcpus: number
+  instances: string[]
+  cache?: { source: HostState; result: HostState }
+}
+
 interface Rejected extends SummaryRejection {
   readonly host: string
   readonly nodename: string
@@ -158,10 +168,7 @@ export class SchedulerManager {
    * Per compute node: what this scheduler placed there since the node's record (`updatedAt`) last changed, and the
    * last host state it produced (reused while the source hands out the same object).
    */
-  private readonly consumed = new Map<
-    string,
-    { base: string | null; ramMb: number; diskMb: number; vcpus: number; instances: string[]; cache?: { source: HostState; result: HostState } }
-  >()
+  private readonly consumed = new Map<string, Consumption>()
 
   constructor(options: SchedulerManagerOptions) {
     this.config = options.config ?? {}
@@ -326,10 +333,12 @@ export class SchedulerManager {
         if (!chosen) break
 
         claimed.push({ uuid: instanceUuid, ...chosen })
+        log.info({ instance_uuid: instanceUuid, host: chosen.host.host, node: chosen.host.nodename, dry_run: dryRun }, 'selected host')
+        if (index === request.instanceUuids.length - 1) break
+        // The next instance sees this one on its host.
         const consumed = consume(chosen.host, working, instanceUuid)
         hosts = passed.map((h) => (h.uuid === consumed.uuid ? consumed : h))
         if (working.instanceGroup) working = { ...working, instanceGroup: { ...working.instanceGroup, hosts: [...working.instanceGroup.hosts, consumed.host] } }
-        log.info({ instance_uuid: instanceUuid, host: consumed.host, node: consumed.nodename, dry_run: dryRun }, 'selected host')
       }
     } catch (err) {
       if (!dryRun) await this.release(claimed.map((c) => c.uuid), log)
@@ -421,27 +430,34 @@ export class SchedulerManager {
   private withConsumption(states: readonly HostState[]): readonly HostState[] {
     if (this.consumed.size === 0) return states
     const consumed = this.consumed
-    return states.map((s) => {
+    const out = new Array<HostState>(states.length)
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i] as HostState
       const c = consumed.get(s.uuid)
-      if (c === undefined) return s
-      if (c.base !== s.updatedAt) {
-        this.consumed.delete(s.uuid)
-        return s
-      }
-      if (c.cache?.source === s) return c.cache.result
-      const known = new Set(s.instanceUuids)
-      const result: HostState = {
-        ...s,
-        freeRamMb: s.freeRamMb - c.ramMb,
-        freeDiskMb: s.freeDiskMb - c.diskMb,
-        vcpusUsed: s.vcpusUsed + c.vcpus,
-        numInstances: s.numInstances + c.instances.length,
-        numIoOps: s.numIoOps + c.instances.length,
-        instanceUuids: [...s.instanceUuids, ...c.instances.filter((u) => !known.has(u))],
-      }
-      c.cache = { source: s, result }
-      return result
-    })
+      out[i] = c === undefined ? s : this.consumedState(s, c)
+    }
+    return out
+  }
+
+  /** `s` with what this scheduler placed on it since its record last changed (cached while `s` is the same object). */
+  private consumedState(s: HostState, c: Consumption): HostState {
+    if (c.base !== s.updatedAt) {
+      this.consumed.delete(s.uuid)
+      return s
+    }
+    if (c.cache?.source === s) return c.cache.result
+    const known = new Set(s.instanceUuids)
+    const result: HostState = {
+      ...s,
+      freeRamMb: s.freeRamMb - c.ramMb,
+      freeDiskMb: s.freeDiskMb - c.diskMb,
+      vcpusUsed: s.vcpusUsed + c.vcpus,
+      numInstances: s.numInstances + c.instances.length,
+      numIoOps: s.numIoOps + c.instances.length,
+      instanceUuids: [...s.instanceUuids, ...c.instances.filter((u) => !known.has(u))],
+    }
+    c.cache = { source: s, result }
+    return result
   }
 
   private recordConsumption(host: HostState, request: RequestSpec, instanceUuid: string): void {
