@@ -160,6 +160,19 @@ describe.each(databaseKindsUnderTest())('SchedulerManager on %s', (kind) => {
     expect(result.selections.map((l) => l[0]?.serviceHost)).toEqual(['aff-1', 'aff-1'])
   })
 
+  it('places a request only a child provider serves on the compute node at the root of its tree', async () => {
+    await seedHost(tdb.db, placement, { host: 'flat-1' })
+    const root = await seedHost(tdb.db, placement, { host: 'tree-1' })
+    await placement.createResourceClass('CUSTOM_MAGIC')
+    const child = await placement.createProvider({ name: 'tree-1-accel', parentProviderUuid: root })
+    await placement.setInventories(child.uuid, child.generation, { CUSTOM_MAGIC: { total: 4 } })
+    const extraSpecs = { 'resources:VCPU': '0', 'resources:MEMORY_MB': '0', 'resources:DISK_GB': '0', 'resources:CUSTOM_MAGIC': '1' }
+    const result = await scheduler().selectDestinations(ctx, makeRequestSpec({ instanceUuids: [instance(1)], flavor: { extraSpecs } }), { returnAlternates: true })
+    expect(result.selections[0]?.[0]).toMatchObject({ serviceHost: 'tree-1', computeNodeUuid: root, allocationRequest: { allocations: { [child.uuid]: { resources: { CUSTOM_MAGIC: 1 } } } } })
+    expect(result.explanation).toMatchObject({ candidateCount: 1, hostCount: 1 })
+    expect(await claimedOn(instance(1))).toEqual([child.uuid])
+  })
+
   it('honours ignore_hosts, a requested host and the availability zone', async () => {
     const now = new Date(testClock.now()).toISOString()
     await seedHost(tdb.db, placement, { host: 'z-1' })

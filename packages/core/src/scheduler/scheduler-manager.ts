@@ -98,6 +98,23 @@ export interface SchedulerManagerOptions {
   readonly aggregates?: () => Promise<readonly SchedulerAggregate[]>
 }
 
+/**
+ * Allocation requests by the first provider each allocates from, or with `summaries` by that provider's root; the
+ * first request wins for each key, in Placement's order.
+ */
+function indexCandidates(requests: readonly CandidateAllocationRequest[], summaries: AllocationCandidates['providerSummaries'] | null): Map<string, CandidateAllocationRequest> {
+  const out = new Map<string, CandidateAllocationRequest>()
+  for (const ar of requests) {
+    let provider: string | undefined
+    for (provider in ar.allocations) break
+    if (provider === undefined) continue
+    const summary = summaries?.[provider]
+    const key = summary === undefined ? provider : summary.rootProviderUuid
+    if (!out.has(key)) out.set(key, ar)
+  }
+  return out
+}
+
 /** `selectDestinations`' answer: the selections and a typed explanation. */
 export interface SchedulingResult extends SelectDestinationsResult {
   readonly explanation: SchedulingExplanation
@@ -234,22 +251,27 @@ export class SchedulerManager {
     }
     const candidates = await this.placement.getAllocationCandidates(query)
     // One allocation request per compute node (root provider): the first Placement returned.
-    const byRoot = new Map<string, CandidateAllocationRequest>()
+    // One allocation request per compute node (root provider): the first Placement returned for it. Compute nodes are
+    // the roots of their trees, so when every request's first provider has a host state those are the roots, and no
+    // provider summary needs reading (single-provider trees, the common case); otherwise each request's root comes
+    // from the summaries.
     const summaries = candidates.providerSummaries
-    for (const ar of candidates.allocationRequests) {
-      let provider: string | undefined
-      for (provider in ar.allocations) break
-      if (provider === undefined) continue
-      const summary = summaries[provider]
-      const root = summary === undefined ? provider : summary.rootProviderUuid
-      if (!byRoot.has(root)) byRoot.set(root, ar)
+    const traits = (uuid: string): readonly string[] | undefined => summaries[uuid]?.traits
+    let byRoot = indexCandidates(candidates.allocationRequests, null)
+    let rootUuids = [...byRoot.keys()]
+    let found = rootUuids.length ? await this.hostStates.getHostStates(rootUuids, { traits }) : []
+    if (found.length !== rootUuids.length) {
+      const byTreeRoot = indexCandidates(candidates.allocationRequests, summaries)
+      if (byTreeRoot.size !== byRoot.size || [...byTreeRoot.keys()].some((uuid) => !byRoot.has(uuid))) {
+        byRoot = byTreeRoot
+        rootUuids = [...byRoot.keys()]
+        found = rootUuids.length ? await this.hostStates.getHostStates(rootUuids, { traits }) : []
+      }
     }
     log.debug({ candidates: candidates.allocationRequests.length, hosts: byRoot.size }, 'placement returned allocation candidates')
 
     const partial = { requestFilters: prefiltered.outcomes, placementQuery: query, candidateCount: candidates.allocationRequests.length }
-    const rootUuids = [...byRoot.keys()]
-    const traits = (uuid: string): readonly string[] | undefined => summaries[uuid]?.traits
-    const states = rootUuids.length ? this.withConsumption(await this.hostStates.getHostStates(rootUuids, { traits })) : []
+    const states = this.withConsumption(found)
     const instances: InstanceExplanation[] = []
     const rejected = new Map<string, Rejected>()
     if (states.length !== rootUuids.length) {
