@@ -67,3 +67,25 @@ describe('appliesTo of the in-tree plugins', () => {
     )
   })
 })
+
+describe('weighAll of the in-tree weighers', () => {
+  const batched = IN_TREE_WEIGHERS.filter((w) => (w as AnyHostWeigher).weighAll) as AnyHostWeigher[]
+
+  it('covers the default weighers without options', () => {
+    expect(batched.map((w) => w.name)).toEqual(expect.arrayContaining(['RamWeigher', 'CpuWeigher', 'DiskWeigher', 'IoOpsWeigher', 'BuildFailureWeigher']))
+  })
+
+  it.each(batched.map((w) => [w.name, w] as const))('%s: weighAll gives what weigh gives, host by host', (_name, weigher) => {
+    fc.assert(
+      fc.property(request, fc.array(host, { minLength: 1, maxLength: 6 }), (req, hs) => {
+        const spec = makeRequestSpec(req as Parameters<typeof makeRequestSpec>[0])
+        const hosts = hs.map((h, i) => makeHostState({ ...h, host: `h${i}`, aggregates: [] } as Parameters<typeof makeHostState>[0]))
+        const ctx = { options: weigher.defaultOptions, state: undefined, instanceUuid: null, instanceIndex: 0 }
+        const out = new Float64Array(hosts.length)
+        weigher.weighAll?.(hosts, spec, ctx, out)
+        expect([...out]).toEqual(hosts.map((h) => weigher.weigh(h, spec, ctx)))
+      }),
+      { numRuns: 200 },
+    )
+  })
+})

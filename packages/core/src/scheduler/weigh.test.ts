@@ -63,6 +63,25 @@ describe(weighHosts.name, () => {
     expect(scoresOf(table, 0)[0]?.multiplier).toBe(1)
   })
 
+  it('uses weighAll when a weigher has it, and names the failing host when it throws', () => {
+    const hosts = [makeHostState({ host: 'a', freeRamMb: 100 }), makeHostState({ host: 'b', freeRamMb: 300 })]
+    const Batched = defineWeigher({ name: 'Batched', weigh: (h) => h.freeRamMb, weighAll: (hs, _r, _c, out) => hs.forEach((h, i) => (out[i] = h.freeRamMb * 2)) })
+    expect(weighTable([w(Batched as typeof Free, 1)], hosts, makeRequestSpec(), ctx).columns[0]?.raw).toEqual(Float64Array.from([200, 600]))
+    const Broken = defineWeigher({
+      name: 'Broken',
+      weigh: (h) => {
+        if (h.host === 'b') throw new Error('no data for b')
+        return 1
+      },
+      weighAll: () => {
+        throw new Error('batch failed')
+      },
+    })
+    expect(() => weighTable([w(Broken as typeof Free, 1)], hosts, makeRequestSpec(), ctx)).toThrow(
+      expect.objectContaining({ code: 'PLUGIN', message: 'scheduler plugin "Broken" failed on host b: no data for b' }) as ComputeError,
+    )
+  })
+
   it('fails with PLUGIN on a non-finite weight', () => {
     const Nan = defineWeigher({ name: 'Nan', weigh: () => Number.NaN })
     expect(() => weighHosts([w(Nan, 1)], [makeHostState({ host: 'a' }), makeHostState({ host: 'b' })], makeRequestSpec(), ctx)).toThrow(

@@ -160,9 +160,12 @@ export function weighTable(weighers: readonly PreparedWeigher[], hosts: readonly
     const raw = column()
     let i = 0
     try {
-      for (; i < n; i++) raw[i] = plugin.weigh(hosts[i] as HostState, request, ctx)
+      if (plugin.weighAll) plugin.weighAll(hosts, request, ctx, raw)
+      else for (; i < n; i++) raw[i] = plugin.weigh(hosts[i] as HostState, request, ctx)
     } catch (err) {
-      const host = (hosts[i] as HostState).host
+      // A failing weighAll does not say which host: weigh them one by one to name it.
+      if (plugin.weighAll) for (i = 0; i < n; i++) tryWeigh(plugin, hosts[i] as HostState, request, ctx)
+      const host = (hosts[Math.min(i, n - 1)] as HostState).host
       throw new ComputeError('PLUGIN', `scheduler plugin "${plugin.name}" failed on host ${host}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { plugin: plugin.name, host } })
     }
     const { minValue, maxValue } = plugin
@@ -205,6 +208,15 @@ export function weighTable(weighers: readonly PreparedWeigher[], hosts: readonly
     columns.push({ weigher: plugin.name, raw, clampLo, clampHi, lo, span, multiplier, fallback })
   }
   return { hosts, totals, columns, notApplicable }
+}
+
+/** Runs `weigh` on one host; a throw becomes the plugin error naming that host. */
+function tryWeigh(plugin: AnyHostWeigher, host: HostState, request: RequestSpec, ctx: PluginContext<unknown, unknown>): void {
+  try {
+    plugin.weigh(host, request, ctx)
+  } catch (err) {
+    throw new ComputeError('PLUGIN', `scheduler plugin "${plugin.name}" failed on host ${host.host}: ${(err as Error)?.message ?? String(err)}`, { cause: err, details: { plugin: plugin.name, host: host.host } })
+  }
 }
 
 /** Host `i`'s per-weigher scores from a {@link WeighTable} (empty when nothing was weighed). */

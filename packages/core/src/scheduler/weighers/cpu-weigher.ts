@@ -1,3 +1,4 @@
+import type { HostState } from '../../model/host-state.js'
 import { defineWeigher } from '../weigher.js'
 
 /**
@@ -10,4 +11,10 @@ export const CpuWeigher = defineWeigher({
   defaultMultiplier: 1,
   aggregateMultiplierKey: 'cpu_weight_multiplier',
   weigh: (host) => host.vcpusTotal * host.cpuAllocationRatio - host.vcpusUsed,
+  weighAll(hosts, _request, _ctx, out) {
+    for (let i = 0; i < hosts.length; i++) {
+      const host = hosts[i] as HostState
+      out[i] = host.vcpusTotal * host.cpuAllocationRatio - host.vcpusUsed
+    }
+  },
 })

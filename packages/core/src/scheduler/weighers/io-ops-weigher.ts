@@ -1,3 +1,4 @@
+import type { HostState } from '../../model/host-state.js'
 import { defineWeigher } from '../weigher.js'
 
 /**
@@ -10,4 +11,10 @@ export const IoOpsWeigher = defineWeigher({
   defaultMultiplier: -1,
   aggregateMultiplierKey: 'io_ops_weight_multiplier',
   weigh: (host) => host.numIoOps,
+  weighAll(hosts, _request, _ctx, out) {
+    for (let i = 0; i < hosts.length; i++) {
+      const host = hosts[i] as HostState
+      out[i] = host.numIoOps
+    }
+  },
 })

@@ -1,3 +1,4 @@
+import type { HostState } from '../../model/host-state.js'
 import { defineWeigher } from '../weigher.js'
 
 /**
@@ -11,4 +12,10 @@ export const NumInstancesWeigher = defineWeigher({
   defaultMultiplier: 0,
   aggregateMultiplierKey: 'num_instances_weight_multiplier',
   weigh: (host) => host.numInstances,
+  weighAll(hosts, _request, _ctx, out) {
+    for (let i = 0; i < hosts.length; i++) {
+      const host = hosts[i] as HostState
+      out[i] = host.numInstances
+    }
+  },
 })
