@@ -68,3 +68,32 @@ export async function createPlacementTestEnv(): Promise<PlacementTestEnv> {
   }
   return Object.assign(env, { call, provider })
 }
+
+/** An entry of Placement's `errors` list. */
+export interface PlacementErrorEntry {
+  status: number
+  detail: string
+  code?: string
+}
+
+/**
+ * `GET /allocation_candidates?<query>` helpers for `env`: `get` expects a 200 and returns the answer as `T`, `error`
+ * expects a 4xx (exactly `status` when given) and returns the first error entry.
+ */
+export function candidatesCalls<T>(env: () => PlacementTestEnv, status?: number): {
+  get(query: string, version?: string): Promise<T>
+  error(query: string, version?: string): Promise<PlacementErrorEntry>
+} {
+  return {
+    async get(query, version = '1.39') {
+      const res = await env().call({ url: `/allocation_candidates?${query}`, version })
+      if (res.statusCode !== 200) throw new Error(`${res.statusCode}: ${res.body}`)
+      return res.json<T>()
+    },
+    async error(query, version = '1.39') {
+      const res = await env().call({ url: `/allocation_candidates?${query}`, version })
+      if (status !== undefined ? res.statusCode !== status : res.statusCode < 400 || res.statusCode > 499) throw new Error(`expected ${status ?? 'a 4xx'}, got ${res.statusCode}: ${res.body}`)
+      return res.json<{ errors: PlacementErrorEntry[] }>().errors[0] as PlacementErrorEntry
+    },
+  }
+}

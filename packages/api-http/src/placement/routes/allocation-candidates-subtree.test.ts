@@ -1,15 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createPlacementTestEnv, testUuid, type PlacementTestEnv } from '../placement-test-env.test-helper.js'
+import { candidatesCalls, createPlacementTestEnv, testUuid, type PlacementTestEnv } from '../placement-test-env.test-helper.js'
 
 interface Answer {
   allocation_requests: { allocations: Record<string, { resources: Record<string, number> }> | { resource_provider: { uuid: string }; resources: Record<string, number> }[]; mappings?: Record<string, string[]> }[]
   provider_summaries: Record<string, { resources: Record<string, { capacity: number; used: number }>; traits?: string[]; root_provider_uuid?: string }>
-}
-
-interface ErrorEntry {
-  status: number
-  detail: string
-  code?: string
 }
 
 /**
@@ -44,16 +38,7 @@ describe('GET /allocation_candidates: same_subtree and sharing providers', () =>
     await env.close()
   })
 
-  const get = async (query: string, version = '1.39'): Promise<Answer> => {
-    const res = await env.call({ url: `/allocation_candidates?${query}`, version })
-    if (res.statusCode !== 200) throw new Error(`${res.statusCode}: ${res.body}`)
-    return res.json<Answer>()
-  }
-  const error = async (query: string, version = '1.39'): Promise<ErrorEntry> => {
-    const res = await env.call({ url: `/allocation_candidates?${query}`, version })
-    expect(res.statusCode).toBe(400)
-    return res.json<{ errors: ErrorEntry[] }>().errors[0] as ErrorEntry
-  }
+  const { get, error } = candidatesCalls<Answer>(() => env, 400)
   const name = (uuid: string): string => (Object.keys(p) as (keyof typeof p)[]).find((k) => p[k] === uuid) ?? uuid
   const mappings = (a: Answer): Record<string, string>[] =>
     a.allocation_requests.map((r) => Object.fromEntries(Object.entries(r.mappings ?? {}).map(([s, rps]) => [s, rps.map(name).join('+')])))

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createPlacementTestEnv, testUuid, type PlacementTestEnv } from '../placement-test-env.test-helper.js'
+import { candidatesCalls, createPlacementTestEnv, testUuid, type PlacementTestEnv } from '../placement-test-env.test-helper.js'
 
 interface Answer {
   allocation_requests: { allocations: Record<string, { resources: Record<string, number> }>; mappings?: Record<string, string[]> }[]
@@ -27,16 +27,7 @@ describe('GET /allocation_candidates', () => {
     await env.close()
   })
 
-  const get = async (query: string, version = '1.39'): Promise<Answer> => {
-    const res = await env.call({ url: `/allocation_candidates?${query}`, version })
-    if (res.statusCode !== 200) throw new Error(`${res.statusCode}: ${res.body}`)
-    return res.json<Answer>()
-  }
-  const error = async (query: string, version = '1.39'): Promise<{ status: number; detail: string; code?: string }> => {
-    const res = await env.call({ url: `/allocation_candidates?${query}`, version })
-    expect(res.statusCode).toBeGreaterThanOrEqual(400)
-    return res.json().errors[0]
-  }
+  const { get, error } = candidatesCalls<Answer>(() => env)
   const providers = (a: Answer): string[] => a.allocation_requests.map((r) => Object.keys(r.allocations).sort().join('+'))
 
   it('does not exist before 1.10', async () => {
