@@ -12,13 +12,13 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openrcEnv, openstackCliSkipReason, openstackJson, runOpenstack, type OpenstackEnv } from './openstack-cli.js'
+import { freePort, sleep } from '../../scripts/bench-api.js'
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const GUEST_DIR = process.env['NOVUM_TEST_GUEST_DIR'] ?? '/var/cache/novum-test-guest'
@@ -35,19 +35,8 @@ function libvirtSkipReason(): string | undefined {
 const skip = libvirtSkipReason() ?? openstackCliSkipReason()
 
 const virsh = async (...args: string[]) => (await run('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' })).stdout.trim()
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const count = (text: string, marker: string) => text.split(marker).length - 1
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))))
-    })
-  })
-}
 
 /** The machine-wide lock of the driver-libvirt tests (a directory holding the owner's pid): at most one file boots guests. */
 async function acquireGuestLock(): Promise<() => Promise<void>> {

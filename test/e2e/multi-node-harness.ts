@@ -22,7 +22,7 @@ import { login, type Session } from '../../examples/multi-node/src/client.js'
 import { dropDatabase } from '../../examples/multi-node/src/database.js'
 import type { SupervisorState } from '../../examples/multi-node/src/supervisor.js'
 import { openrcEnv, type OpenstackEnv } from './openstack-cli.js'
-import { freePort } from './reference-server-process.js'
+import { freePort } from '../../scripts/bench-api.js'
 
 const run = promisify(execFile)
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..')

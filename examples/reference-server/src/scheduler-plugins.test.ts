@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_FILTERS, DEFAULT_WEIGHERS, silentLogger } from '@novum/core'
@@ -8,17 +7,8 @@ import { compute, login, type Session } from './client.js'
 import { defaultOptions } from './config.js'
 import { runDryRunCommand } from './dry-run.js'
 import { startReferenceServer, type RunningReferenceServer } from './server.js'
+import { freePort } from '../../../scripts/bench-api.js'
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))))
-    })
-  })
-}
 
 type ShownServer = { status: string; 'OS-EXT-SRV-ATTR:host': string | null; fault?: { message: string } }
 

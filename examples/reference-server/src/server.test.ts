@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { silentLogger } from '@novum/core'
@@ -7,17 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { compute, login, type Session } from './client.js'
 import { defaultOptions, type ReferenceServerOptions } from './config.js'
 import { startReferenceServer, type RunningReferenceServer } from './server.js'
+import { freePort } from '../../../scripts/bench-api.js'
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))))
-    })
-  })
-}
 
 async function options(dataDir: string, overrides: Partial<ReferenceServerOptions> = {}): Promise<ReferenceServerOptions> {
   return defaultOptions({
