@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createDeployment, InMemoryTransport, type Logger } from '@novum/core'
+import { openrcText, storedAdminPassword } from '../../reference-server/src/credentials.js'
 import { redactUrl, type MultiNodeOptions } from './config.js'
 import { databaseConfig, ensureDatabase } from './database.js'
 
@@ -32,34 +32,6 @@ export function endpointsOf(options: MultiNodeOptions): Endpoints {
   }
 }
 
-/** The admin password: given, else the one kept in the data directory, else a new one (stored there, mode 0600). */
-export function adminPassword(options: MultiNodeOptions): string {
-  if (options.adminPassword) return options.adminPassword
-  const file = join(options.dataDir, 'admin-password')
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  const generated = randomBytes(18).toString('base64url')
-  writeFileSync(file, `${generated}\n`, { mode: 0o600 })
-  return generated
-}
-
-/** An openrc file for the openstack CLI. */
-export function openrcText(endpoints: Endpoints, c: InitResult['credentials']): string {
-  const q = (v: string) => `'${v.replaceAll("'", "'\\''")}'`
-  return [
-    '# Novum multi-node credentials: source this file, then run `openstack compute service list`.',
-    `export OS_AUTH_URL=${q(`${endpoints.identity}/v3`)}`,
-    'export OS_IDENTITY_API_VERSION=3',
-    `export OS_USERNAME=${q(c.userName)}`,
-    `export OS_PASSWORD=${q(c.password)}`,
-    `export OS_PROJECT_NAME=${q(c.projectName)}`,
-    `export OS_USER_DOMAIN_NAME=${q(c.domain)}`,
-    `export OS_PROJECT_DOMAIN_NAME=${q(c.domain)}`,
-    "export OS_REGION_NAME='RegionOne'",
-    "export OS_INTERFACE='public'",
-    '',
-  ].join('\n')
-}
-
 /**
  * The one-time step before any service starts: creates the database if it is missing, applies the migrations,
  * creates the admin user and project, Nova's default flavors and the default image (each only if absent), and
@@ -69,7 +41,7 @@ export async function initDeployment(options: MultiNodeOptions, logger: Logger):
   mkdirSync(options.dataDir, { recursive: true })
   const createdDatabase = await ensureDatabase(options.database)
   logger.info(`${createdDatabase ? 'created' : 'found'} database ${redactUrl(options.database)}`)
-  const password = adminPassword(options)
+  const password = storedAdminPassword(options.dataDir, options.adminPassword)
   const deployment = createDeployment({
     roles: ['api'],
     database: databaseConfig(options.database, 2),
@@ -89,7 +61,7 @@ export async function initDeployment(options: MultiNodeOptions, logger: Logger):
   }
   const endpoints = endpointsOf(options)
   const openrcPath = join(options.dataDir, 'openrc')
-  writeFileSync(openrcPath, openrcText(endpoints, credentials), { mode: 0o600 })
+  writeFileSync(openrcPath, openrcText('Novum multi-node credentials: source this file, then run `openstack compute service list`.', endpoints.identity, credentials), { mode: 0o600 })
   chmodSync(openrcPath, 0o600)
   return { createdDatabase, endpoints, credentials, openrcPath }
 }

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ComputeError, createAdminContext, createDeployment, type ComputeHostConfig, type Deployment, type DriverFactory, type ImageService, type ImageSource, type Logger } from '@novum/core'
@@ -9,6 +8,7 @@ import { createInversifyResolver } from '@novum/di-inversify'
 import { createTsyringeResolver } from '@novum/di-tsyringe'
 import pino from 'pino'
 import type { ReferenceServerOptions } from './config.js'
+import { openrcText, storedAdminPassword } from './credentials.js'
 import { loadSchedulerSetup } from './scheduler-config.js'
 
 /** The running reference server: where it listens and how to log in. */
@@ -20,33 +20,6 @@ export interface RunningReferenceServer {
   readonly deployment: Deployment
   /** Stops the HTTP servers, then every service; resolves when all are closed. */
   stop(): Promise<void>
-}
-
-/** Reads the admin password from the data directory, or makes and stores one at first start. */
-function adminPassword(dataDir: string, given: string | null): string {
-  const file = join(dataDir, 'admin-password')
-  if (given) return given
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  const generated = randomBytes(18).toString('base64url')
-  writeFileSync(file, `${generated}\n`, { mode: 0o600 })
-  return generated
-}
-
-function openrc(urls: RunningReferenceServer['urls'], c: RunningReferenceServer['credentials']): string {
-  const q = (v: string) => `'${v.replaceAll("'", "'\\''")}'`
-  return [
-    '# Novum reference server credentials: source this file, then run `openstack server list`.',
-    `export OS_AUTH_URL=${q(`${urls.identity}/v3`)}`,
-    'export OS_IDENTITY_API_VERSION=3',
-    `export OS_USERNAME=${q(c.userName)}`,
-    `export OS_PASSWORD=${q(c.password)}`,
-    `export OS_PROJECT_NAME=${q(c.projectName)}`,
-    `export OS_USER_DOMAIN_NAME=${q(c.domain)}`,
-    `export OS_PROJECT_DOMAIN_NAME=${q(c.domain)}`,
-    "export OS_REGION_NAME='RegionOne'",
-    "export OS_INTERFACE='public'",
-    '',
-  ].join('\n')
 }
 
 /**
@@ -68,7 +41,7 @@ export async function startReferenceServer(options: ReferenceServerOptions, logg
     },
   }
   const log = logger ?? (pino({ level: options.logLevel, base: { service: 'novum-server' } }) as unknown as Logger)
-  const password = adminPassword(options.dataDir, options.adminPassword)
+  const password = storedAdminPassword(options.dataDir, options.adminPassword)
 
   function fakeHosts(o: ReferenceServerOptions): ComputeHostConfig[] {
     return Array.from({ length: o.fakeHosts }, (_, i) => {
@@ -138,7 +111,7 @@ export async function startReferenceServer(options: ReferenceServerOptions, logg
       ports: { identity: options.identityPort, compute: options.computePort, image: options.imagePort, placement: options.placementPort },
     })
     const openrcPath = join(options.dataDir, 'openrc')
-    writeFileSync(openrcPath, openrc(urls, credentials), { mode: 0o600 })
+    writeFileSync(openrcPath, openrcText('Novum reference server credentials: source this file, then run `openstack server list`.', urls.identity, credentials), { mode: 0o600 })
     chmodSync(openrcPath, 0o600)
     const running = servers
     return {
