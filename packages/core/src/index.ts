@@ -8,10 +8,11 @@ export { ComputeError, toComputeError, NoValidHostError } from './errors/index.j
 export type { ComputeErrorCode, ComputeErrorOptions, SerializedComputeError, HostRejection, NoValidHostDetails } from './errors/index.js'
 export { VmState, TaskState, PowerState, POWER_STATE_NAMES, serverStatus, STATUS_TO_VM_STATES } from './model/index.js'
 export type { Flavor, ImageMeta, Instance, HostState, HostService, HostAggregate, SupportedInstance, RequestSpec, RequestServerGroup, AllocationRequest, Selection, SelectionList } from './model/index.js'
-export { CAPABILITY_TRAITS } from './virt/index.js'
+export { CAPABILITY_TRAITS, setHostInventories } from './virt/index.js'
 export type {
   VirtDriver, VirtCapabilities, InstanceInfo, InventoryRecord, NodeResources, ProviderTreeUpdate, VolumeAttachment, VifInfo,
   SpawnOptions, DestroyOptions, RebootType, PowerOffOptions, InstanceDiagnostics, SnapshotTarget, MigrateData, VirtEvent, VirtLifecycleTransition,
+  HostCapacity, HostInventorySettings,
   ImageSource, DriverFactoryOptions, DriverFactory,
 } from './virt/index.js'
 export { ENVELOPE_VERSION } from './transport/index.js'

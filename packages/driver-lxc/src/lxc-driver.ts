@@ -10,6 +10,7 @@ import {
   ComputeError,
   isoNow,
   PowerState,
+  setHostInventories,
   silentLogger,
   systemClock,
   type Clock,
@@ -19,7 +20,7 @@ import {
   type Instance,
   type InstanceDiagnostics,
   type InstanceInfo,
-  type InventoryRecord,
+  type HostInventorySettings,
   type Logger,
   type NodeResources,
   type PowerOffOptions,
@@ -60,7 +61,7 @@ interface InstanceRecord {
 }
 
 /** Configuration of {@link LxcDriver}. */
-export interface LxcDriverConfig {
+export interface LxcDriverConfig extends HostInventorySettings {
   /** The compute host and its single node (hypervisor hostname). */
   readonly hostname: string
   /** This host's lxcpath: every container lives in `<lxcPath>/<namePrefix><uuid>`. Created at `init`. */
@@ -109,14 +110,6 @@ export interface LxcDriverConfig {
   readonly stoppedEventDelayMs?: number
   /** Bytes of console log `getConsoleOutput` returns at most (the tail). @default 102400 */
   readonly maxConsoleBytes?: number
-  /** Memory kept for the host (`reserved` of MEMORY_MB). @default 512 */
-  readonly reservedHostMemoryMb?: number
-  /** Disk kept for the host (`reserved` of DISK_GB). @default 0 */
-  readonly reservedHostDiskGb?: number
-  /** CPUs kept for the host (`reserved` of VCPU). @default 0 */
-  readonly reservedHostCpus?: number
-  /** Explicit allocation ratios; unset keeps what the tree has, else Nova's initial 16.0 / 1.5 / 1.0. */
-  readonly allocationRatios?: { readonly cpu?: number; readonly ram?: number; readonly disk?: number }
   /** The address `getHostIpAddr` and `getAvailableResource` report. @default the first non-internal IPv4, else 127.0.0.1 */
   readonly hostIp?: string
   readonly clock?: Clock
@@ -330,19 +323,7 @@ export class LxcDriver implements VirtDriver {
     this.assertReady()
     this.assertNode(nodename)
     const host = readHostCapacity(this.lxcPath)
-    const ratios = this.config.allocationRatios ?? {}
-    const ratio = (rc: string, explicit: number | undefined, initial: number): number => explicit ?? tree.inventories[rc]?.allocationRatio ?? initial
-    const inventory = (total: number, reserved: number, allocationRatio: number): InventoryRecord => ({
-      total,
-      reserved: Math.min(reserved, total),
-      minUnit: 1,
-      maxUnit: total,
-      stepSize: 1,
-      allocationRatio,
-    })
-    tree.inventories.VCPU = inventory(host.vcpus, this.config.reservedHostCpus ?? 0, ratio('VCPU', ratios.cpu, 16))
-    tree.inventories.MEMORY_MB = inventory(host.memoryMb, this.config.reservedHostMemoryMb ?? 512, ratio('MEMORY_MB', ratios.ram, 1.5))
-    tree.inventories.DISK_GB = inventory(Math.max(1, host.diskTotalGb), this.config.reservedHostDiskGb ?? 0, ratio('DISK_GB', ratios.disk, 1))
+    setHostInventories(tree, { vcpus: host.vcpus, memoryMb: host.memoryMb, diskGb: Math.max(1, host.diskTotalGb) }, this.config)
     const traits = new Set(tree.traits)
     for (const [flag, trait] of Object.entries(CAPABILITY_TRAITS) as [keyof VirtCapabilities, string][]) {
       if (this.capabilities[flag] === true) traits.add(trait)

@@ -10,7 +10,6 @@ import {
   type DestroyOptions,
   type InstanceDiagnostics,
   type InstanceInfo,
-  type InventoryRecord,
   type NodeResources,
   type PowerOffOptions,
   type ProviderTreeUpdate,
@@ -20,6 +19,7 @@ import {
   type VirtCapabilities,
   type VirtDriver,
 } from '../virt/virt-driver.js'
+import { setHostInventories, type HostInventorySettings } from '../virt/host-inventory.js'
 import type { VirtEvent, VirtLifecycleTransition } from '../virt/virt-event.js'
 
 /** The operations of {@link FakeVirtDriver} that the failure and delay hooks can target. */
@@ -55,7 +55,7 @@ export const FAKE_VIRT_CAPABILITIES: VirtCapabilities = Object.freeze({
 })
 
 /** Configuration of {@link FakeVirtDriver}. */
-export interface FakeVirtDriverConfig {
+export interface FakeVirtDriverConfig extends HostInventorySettings {
   /** The compute host and its single node (hypervisor hostname). */
   readonly hostname: string
   /** Host CPUs. @default 32 */
@@ -64,17 +64,6 @@ export interface FakeVirtDriverConfig {
   readonly memoryMb?: number
   /** Local disk in GB. @default 2000 */
   readonly localGb?: number
-  /** Memory kept for the host, reported as `reserved` of MEMORY_MB (Nova `reserved_host_memory_mb`). @default 512 */
-  readonly reservedHostMemoryMb?: number
-  /** Disk kept for the host, reported as `reserved` of DISK_GB. @default 0 */
-  readonly reservedHostDiskGb?: number
-  /** CPUs kept for the host, reported as `reserved` of VCPU. @default 0 */
-  readonly reservedHostCpus?: number
-  /**
-   * Explicit allocation ratios (Nova `cpu_allocation_ratio` …). When unset, a ratio already in the provider tree is
-   * kept, and new inventory gets Nova's `initial_*_allocation_ratio` defaults 16.0 / 1.5 / 1.0.
-   */
-  readonly allocationRatios?: { readonly cpu?: number; readonly ram?: number; readonly disk?: number }
   /** @default 'fake' */
   readonly hypervisorType?: string
   /** @default 1000 */
@@ -282,19 +271,7 @@ export class FakeVirtDriver implements VirtDriver {
     const vcpus = this.config.vcpus ?? 32
     const memoryMb = this.config.memoryMb ?? 131_072
     const localGb = this.config.localGb ?? 2000
-    const ratios = this.config.allocationRatios ?? {}
-    const ratio = (rc: string, explicit: number | undefined, initial: number): number => explicit ?? tree.inventories[rc]?.allocationRatio ?? initial
-    const inventory = (total: number, reserved: number, allocationRatio: number): InventoryRecord => ({
-      total,
-      reserved,
-      minUnit: 1,
-      maxUnit: total,
-      stepSize: 1,
-      allocationRatio,
-    })
-    tree.inventories.VCPU = inventory(vcpus, this.config.reservedHostCpus ?? 0, ratio('VCPU', ratios.cpu, 16))
-    tree.inventories.MEMORY_MB = inventory(memoryMb, this.config.reservedHostMemoryMb ?? 512, ratio('MEMORY_MB', ratios.ram, 1.5))
-    tree.inventories.DISK_GB = inventory(localGb, this.config.reservedHostDiskGb ?? 0, ratio('DISK_GB', ratios.disk, 1))
+    setHostInventories(tree, { vcpus, memoryMb, diskGb: localGb }, this.config)
     const traits = new Set(tree.traits)
     for (const [flag, trait] of Object.entries(CAPABILITY_TRAITS) as [keyof VirtCapabilities, string][]) {
       if (this.capabilities[flag] === true) traits.add(trait)

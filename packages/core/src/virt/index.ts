@@ -1,4 +1,6 @@
 export { CAPABILITY_TRAITS } from './virt-driver.js'
+export { setHostInventories } from './host-inventory.js'
+export type { HostCapacity, HostInventorySettings } from './host-inventory.js'
 export type {
   VirtDriver,
   VirtCapabilities,

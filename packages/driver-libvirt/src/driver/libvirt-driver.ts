@@ -4,8 +4,8 @@ import { networkInterfaces, uptime } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { Subject, type Observable } from 'rxjs'
 import {
-  CAPABILITY_TRAITS, ComputeError, isoNow, PowerState, POWER_STATE_NAMES, silentLogger, systemClock, type Clock, type DestroyOptions, type Flavor,
-  type ImageMeta, type ImageSource, type Instance, type InstanceDiagnostics, type InstanceInfo, type InventoryRecord, type Logger, type MigrateData,
+  CAPABILITY_TRAITS, ComputeError, isoNow, PowerState, POWER_STATE_NAMES, setHostInventories, silentLogger, systemClock, type Clock, type DestroyOptions, type Flavor,
+  type ImageMeta, type ImageSource, type Instance, type InstanceDiagnostics, type InstanceInfo, type HostInventorySettings, type Logger, type MigrateData,
   type NodeResources, type PowerOffOptions, type ProviderTreeUpdate, type RebootType, type SnapshotTarget, type SpawnOptions, type VirtCapabilities,
   type VirtDriver, type VirtEvent, type VirtLifecycleTransition, type VolumeAttachment,
 } from '@novum/core'
@@ -45,7 +45,7 @@ export interface LibvirtNetworkConfig {
 }
 
 /** Configuration of {@link LibvirtDriver}. */
-export interface LibvirtDriverConfig {
+export interface LibvirtDriverConfig extends HostInventorySettings {
   /** A directory the driver owns on this host: one sub-directory per instance (disks, console log). */
   readonly instancesPath: string
   /** Where base images are cached (Nova's `_base`). @default `<instancesPath>/_base` */
@@ -74,14 +74,6 @@ export interface LibvirtDriverConfig {
   readonly network?: 'none' | LibvirtNetworkConfig
   /** The kernel command line for images with a `kernel_id` but no `os_command_line`. @default 'root=/dev/vda console=tty0 console=ttyS0' */
   readonly defaultKernelCmdline?: string
-  /** Memory kept for the host, reported as `reserved` of MEMORY_MB (Nova `reserved_host_memory_mb`). @default 512 */
-  readonly reservedHostMemoryMb?: number
-  /** Disk kept for the host, reported as `reserved` of DISK_GB. @default 0 */
-  readonly reservedHostDiskGb?: number
-  /** CPUs kept for the host, reported as `reserved` of VCPU. @default 0 */
-  readonly reservedHostCpus?: number
-  /** Explicit allocation ratios; otherwise the tree's are kept, and new inventories get Nova's 16 / 1.5 / 1.0. */
-  readonly allocationRatios?: { readonly cpu?: number; readonly ram?: number; readonly disk?: number }
   /** How long a soft reboot waits for the guest to shut down before it reboots it hard. @default 120 */
   readonly softRebootTimeoutSec?: number
   /** Seconds between repeated ACPI shutdown requests (a guest still booting misses the first). @default 5 */
@@ -320,19 +312,7 @@ export class LibvirtDriver implements VirtDriver {
     const node = await client.call('NODE_GET_INFO')
     const disk = await this.diskStats()
     const memoryMb = Math.floor(Number(node.memory) / 1024)
-    const ratios = this.config.allocationRatios ?? {}
-    const ratio = (rc: string, explicit: number | undefined, initial: number): number => explicit ?? tree.inventories[rc]?.allocationRatio ?? initial
-    const inventory = (total: number, reserved: number, allocationRatio: number): InventoryRecord => ({
-      total,
-      reserved: Math.min(reserved, total),
-      minUnit: 1,
-      maxUnit: total,
-      stepSize: 1,
-      allocationRatio,
-    })
-    tree.inventories.VCPU = inventory(node.cpus, this.config.reservedHostCpus ?? 0, ratio('VCPU', ratios.cpu, 16))
-    tree.inventories.MEMORY_MB = inventory(memoryMb, this.config.reservedHostMemoryMb ?? 512, ratio('MEMORY_MB', ratios.ram, 1.5))
-    tree.inventories.DISK_GB = inventory(Math.max(1, disk.totalGb), this.config.reservedHostDiskGb ?? 0, ratio('DISK_GB', ratios.disk, 1))
+    setHostInventories(tree, { vcpus: node.cpus, memoryMb, diskGb: Math.max(1, disk.totalGb) }, this.config)
     const traits = new Set(tree.traits)
     for (const [flag, trait] of Object.entries(CAPABILITY_TRAITS) as [keyof VirtCapabilities, string][]) {
       if (this.capabilities[flag] === true) traits.add(trait)
