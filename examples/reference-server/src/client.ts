@@ -89,8 +89,8 @@ export async function liftQuotas(s: Session): Promise<void> {
   await compute(s, 'PUT', `/os-quota-sets/${s.projectId}`, { quota_set: { instances: -1, cores: -1, ram: -1 } })
 }
 
-/** Polls `GET /servers/{id}` until `until(status)` or a 404 when `gone`. */
-export async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone', timeoutMs = 30_000): Promise<void> {
+/** Polls `GET /servers/{id}` every `pollMs` until it is ACTIVE, or a 404 when `gone`; ERROR or the timeout throw. */
+export async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone', timeoutMs = 30_000, pollMs = 1): Promise<void> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     try {
@@ -102,7 +102,7 @@ export async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone'
       throw err
     }
     if (performance.now() > deadline) throw new Error(`server ${id} not ${want} within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 1))
+    await new Promise((r) => setTimeout(r, pollMs))
   }
 }
 

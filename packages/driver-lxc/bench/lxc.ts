@@ -22,7 +22,7 @@ import { x } from 'tinyexec'
 import { createAdminContext, type ImageMeta, type Instance } from '@novum/core'
 import { makeImageMeta, makeInstance } from '@novum/core/testing'
 import { defineBenchmark, freePort, median, sleep, type BenchFigure } from '../../../scripts/bench-api.js'
-import { compute, HttpError, login, type Session } from '../../../examples/reference-server/src/client.js'
+import { compute, login, waitServer } from '../../../examples/reference-server/src/client.js'
 import { defaultOptions } from '../../../examples/reference-server/src/config.js'
 import { startReferenceServer, type RunningReferenceServer } from '../../../examples/reference-server/src/server.js'
 import { destroyContainers, LxcDriver, LxcTools } from '../src/index.js'
@@ -66,23 +66,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now()
   await fn()
   return performance.now() - t0
-}
-
-/** Polls GET /servers/{id} every 5 ms until ACTIVE (or 404 when `gone`). */
-async function waitServer(s: Session, id: string, want: 'ACTIVE' | 'gone', timeoutMs = 120_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    try {
-      const { body } = await compute<{ server: { status: string; fault?: { message: string } } }>(s, 'GET', `/servers/${id}`)
-      if (want === 'ACTIVE' && body.server.status === 'ACTIVE') return
-      if (body.server.status === 'ERROR') throw new Error(`server ${id} went to ERROR: ${body.server.fault?.message ?? ''}`)
-    } catch (err) {
-      if (want === 'gone' && err instanceof HttpError && err.status === 404) return
-      throw err
-    }
-    if (performance.now() > deadline) throw new Error(`server ${id} not ${want} within ${timeoutMs} ms`)
-    await sleep(5)
-  }
 }
 
 export default defineBenchmark({
@@ -202,10 +185,10 @@ export default defineBenchmark({
       const apiBoot = async (imageRef: string): Promise<number> => {
         const t0 = performance.now()
         const { body } = await compute<{ server: { id: string } }>(s, 'POST', '/servers', { server: { name: 'bench', flavorRef, imageRef, networks: 'none' } })
-        await waitServer(s, body.server.id, 'ACTIVE')
+        await waitServer(s, body.server.id, 'ACTIVE', 120_000, 5)
         const ms = performance.now() - t0
         await compute(s, 'DELETE', `/servers/${body.server.id}`)
-        await waitServer(s, body.server.id, 'gone')
+        await waitServer(s, body.server.id, 'gone', 120_000, 5)
         return ms
       }
       await apiBoot(IMAGE_ID) // warm-up
