@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openstackCliSkipReason, openstackJson, runOpenstack, type OpenstackEnv } from './openstack-cli.js'
 import { startServerProcess, type ServerProcess } from './reference-server-process.js'
 
 // Host aggregates and availability zones driven by the real `openstack` CLI against the reference server (4 simulated
-// hosts). The scheduler asks Placement for the zone (`queryPlacementForAvailabilityZone`, Nova's
+// hosts). The scheduler asks Placement for the zone by default (`queryPlacementForAvailabilityZone`, Nova's
 // `query_placement_for_availability_zone`), so the boot into az1 only lands if `aggregate add host` mirrored the host
 // into the Placement aggregate. Fails in CI when the CLI is missing.
 const skip = openstackCliSkipReason()
@@ -32,21 +29,16 @@ describe.skipIf(skip !== undefined)('host aggregates driven by the openstack CLI
   let env: OpenstackEnv
   /** For the aggregate commands: 2.41 shows the uuid, and openstacksdk caps Aggregate at 2.81. */
   let aggEnv: OpenstackEnv
-  let configDir: string
   let uuid: string
 
   beforeAll(async () => {
-    configDir = mkdtempSync(join(tmpdir(), 'novum-e2e-sched-'))
-    const schedulerConfig = join(configDir, 'scheduler.json')
-    writeFileSync(schedulerConfig, JSON.stringify({ queryPlacementForAvailabilityZone: true }))
-    server = await startServerProcess({ env: { NOVUM_SCHEDULER_CONFIG: schedulerConfig } })
+    server = await startServerProcess()
     // `--nic none` needs 2.37.
     env = { ...server.env, OS_COMPUTE_API_VERSION: '2.37' }
     aggEnv = { ...server.env, OS_COMPUTE_API_VERSION: '2.81' }
   })
   afterAll(async () => {
     await server?.destroy()
-    if (configDir) rmSync(configDir, { recursive: true, force: true })
   })
 
   it('creates an aggregate in zone az1', async () => {
